@@ -34,6 +34,21 @@ export interface ServerOptions {
   maxMessageBytes?: number;
   /** Address other replicas and clients use to reach this one (HA). Default: the listen address. */
   advertiseAddress?: string;
+  /**
+   * Interval of HTTP/2 keepalive pings on idle and busy connections, ms.
+   * With keepaliveTimeoutMs it bounds how long a half-dead connection (peer
+   * frozen or network dropped without a FIN) can look open. Default 10000.
+   */
+  keepaliveTimeMs?: number;
+  /** Time to wait for a ping's answer before the connection is closed, ms. Default 5000. */
+  keepaliveTimeoutMs?: number;
+  /**
+   * Time after start during which no agent is declared lost, so agents have
+   * time to reconnect after a restart, ms. Default: the lost timeout.
+   */
+  startupGraceMs?: number;
   /** pino log level. Default 'info'. */
   logLevel?: string;
+  /** Where logs go: a file descriptor or path. Default 1 (stdout). */
+  logDestination?: number | string;
 }

@@ -1,0 +1,568 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { TaskSpec, TaskState, type Attempt } from '../../gen/machinehub/task/v1/task.js';
+import { MachineStatus, type MachineCapacity } from '../../gen/machinehub/machine/v1/machine.js';
+import { CancelReason, type ConnectResponse, type RunningAttempt } from '../../gen/machinehub/agent/v1/agent.js';
+import { validateDemand, type Scheduler, type Placement } from '../scheduler/index.js';
+import type { Store } from '../store/Store.js';
+import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../errors.js';
+import { newTaskId } from './ids.js';
+import { toDemand } from './demand.js';
+import { validateTaskSpec } from './validateTaskSpec.js';
+import { backoffMs, maxAttempts } from './retry.js';
+import { isFinal } from './taskStates.js';
+import { toMachineSpec } from './machineSpec.js';
+import type { MachineRecord, TaskRecord } from './records.js';
+
+/** Most tasks in one SubmitTasks call. */
+export const MAX_BATCH = 10_000;
+
+/**
+ * Most placements per scheduling pass. A pass runs on the event loop, so a
+ * bound keeps heartbeats and RPCs flowing while a large queue drains; the
+ * next pass starts on the following turn.
+ */
+const MAX_PLACEMENTS_PER_PASS = 2_000;
+
+/** The server side of one agent's stream, as the control plane uses it. */
+export interface AgentLink {
+  /** Queues a control message (assignment, cancel, drain). Never dropped. */
+  sendControl(message: ConnectResponse): void;
+  /** Ends the stream with an error status, for example when its machine is removed. */
+  close(reason: string): void;
+}
+
+export interface ControlPlaneOptions {
+  scheduler: Scheduler;
+  store: Store;
+  logger: Logger;
+  maxMessageBytes: number;
+  cancelGraceMs: number;
+}
+
+/** How an attempt ended, from the agent or from the server's view of the machine. */
+interface AttemptOutcome {
+  state: TaskState;
+  exitCode: number;
+  error: string;
+  outputTail?: string;
+  /** False when no retry may follow (client cancel). */
+  retryable: boolean;
+}
+
+/**
+ * The task and machine state machine. It owns every TaskRecord and
+ * MachineRecord, turns scheduler placements into assignments, and applies
+ * agent reports. Invariant: a task is in the scheduler's queue iff it is
+ * QUEUED with no pending backoff, and holds an allocation iff it is ASSIGNED
+ * or RUNNING; `active` lists the latter per machine.
+ *
+ * Emits 'task' (record, previousState) and 'machine' (record, removed).
+ */
+export class ControlPlane extends EventEmitter {
+  readonly tasks = new Map<string, TaskRecord>();
+  readonly machines = new Map<string, MachineRecord>();
+  private readonly links = new Map<string, AgentLink>();
+  private readonly active = new Map<string, Set<string>>();
+  private readonly backoff = new Set<string>();
+  private seq = 0;
+  private passScheduled = false;
+  private readonly scheduler: Scheduler;
+  private readonly store: Store;
+  private readonly log: Logger;
+
+  constructor(private readonly options: ControlPlaneOptions) {
+    super();
+    this.setMaxListeners(0);
+    this.scheduler = options.scheduler;
+    this.store = options.store;
+    this.log = options.logger;
+  }
+
+  /** Rebuilds state from the store after a restart; assigned tasks keep their allocations. */
+  restore(machines: MachineRecord[], tasks: TaskRecord[]): void {
+    for (const machine of machines) {
+      this.machines.set(machine.id, machine);
+      this.scheduler.addMachine(toMachineSpec(machine));
+      this.scheduler.setSchedulable(machine.id, false);
+    }
+    for (const task of [...tasks].sort((a, b) => a.seq - b.seq)) {
+      this.tasks.set(task.id, task);
+      this.seq = Math.max(this.seq, task.seq);
+      if (task.state === TaskState.TASK_STATE_QUEUED) {
+        if (task.retryAtMs > 0) this.backoff.add(task.id);
+        else this.scheduler.enqueue(toDemand(task.id, task.spec));
+      } else if (task.state === TaskState.TASK_STATE_ASSIGNED || task.state === TaskState.TASK_STATE_RUNNING) {
+        const adopted = this.scheduler.adopt(toDemand(task.id, task.spec), task.machineId, task.gpuIndices, task.gpuMilli);
+        if (adopted) this.activeOn(task.machineId).add(task.id);
+        else this.endAttempt(task, lostOutcome('its machine no longer fits it after a restart'));
+      }
+    }
+  }
+
+  // ---- Tasks -------------------------------------------------------------
+
+  /** Accepts a batch atomically; resolves once the new records are durable. */
+  async submit(specs: TaskSpec[]): Promise<TaskRecord[]> {
+    if (specs.length === 0 || specs.length > MAX_BATCH) {
+      throw invalidArgument(`tasks: ${specs.length} tasks in the request, expected 1 to ${MAX_BATCH}`);
+    }
+    const results: (TaskRecord | TaskSpec)[] = [];
+    const idsInBatch = new Set<string>();
+    for (const [index, spec] of specs.entries()) {
+      const error = validateTaskSpec(spec, index, this.options.maxMessageBytes);
+      if (error) throw error;
+      const demandError = validateDemand(toDemand(spec.id || 'new', spec));
+      if (demandError) throw invalidArgument(`tasks[${index}].resources: ${demandError}`);
+      if (spec.id === '') {
+        results.push(spec);
+        continue;
+      }
+      if (idsInBatch.has(spec.id)) throw invalidArgument(`tasks[${index}].id: "${spec.id}" appears twice in the request`);
+      idsInBatch.add(spec.id);
+      const existing = this.tasks.get(spec.id);
+      if (!existing) results.push(spec);
+      else if (sameSpec(existing.spec, spec)) results.push(existing);
+      else throw alreadyExists(`tasks[${index}].id: "${spec.id}" exists with a different spec`);
+    }
+
+    const now = new Date();
+    const accepted = results.map((item) => (isRecord(item) ? item : this.createTask(item, now)));
+    await this.store.flush();
+    this.requestPass();
+    return accepted;
+  }
+
+  private createTask(spec: TaskSpec, now: Date): TaskRecord {
+    const id = spec.id || newTaskId(now.getTime());
+    const record: TaskRecord = {
+      id,
+      spec: { ...spec, id },
+      state: TaskState.TASK_STATE_QUEUED,
+      reason: 'waiting for the first scheduling pass',
+      attempt: 0,
+      machineId: '',
+      gpuIndices: [],
+      attempts: [],
+      createTime: now,
+      startTime: undefined,
+      finishTime: undefined,
+      exitCode: -1,
+      error: '',
+      outputTail: '',
+      cancelRequested: false,
+      seq: ++this.seq,
+      gpuMilli: 0,
+      retryAtMs: 0,
+    };
+    this.tasks.set(id, record);
+    this.scheduler.enqueue(toDemand(id, record.spec));
+    this.store.saveTask(record);
+    this.emit('task', record, TaskState.TASK_STATE_UNSPECIFIED);
+    this.log.debug({ taskId: id, priority: spec.priority }, 'task accepted');
+    return record;
+  }
+
+  getTask(id: string): TaskRecord {
+    const task = this.tasks.get(id);
+    if (!task) throw notFound(`task "${id}" not found`);
+    return task;
+  }
+
+  /** Operator-facing reason of a queued task, computed when asked for. */
+  reasonOf(task: TaskRecord): string {
+    if (task.state !== TaskState.TASK_STATE_QUEUED || task.retryAtMs > 0) return task.reason;
+    return this.scheduler.queueReason(task.id) ?? task.reason;
+  }
+
+  /** Cancels a task: at once when queued, through its agent when placed. */
+  async cancel(id: string): Promise<TaskRecord> {
+    const task = this.getTask(id);
+    if (isFinal(task.state)) return task;
+    if (task.state === TaskState.TASK_STATE_QUEUED) {
+      this.scheduler.dequeue(id);
+      this.backoff.delete(id);
+      this.finish(task, TaskState.TASK_STATE_CANCELLED, 'cancelled by a client while queued');
+    } else if (!task.cancelRequested) {
+      task.cancelRequested = true;
+      this.store.saveTask(task);
+      this.emit('task', task, task.state);
+      this.sendCancel(task, CancelReason.CANCEL_REASON_CLIENT);
+      this.log.info({ taskId: id, attempt: task.attempt, machineId: task.machineId }, 'cancel sent to agent');
+    }
+    await this.store.flush();
+    return task;
+  }
+
+  private sendCancel(task: TaskRecord, reason: CancelReason): void {
+    this.links.get(task.machineId)?.sendControl(cancelMessage(task.id, task.attempt, this.options.cancelGraceMs, reason));
+  }
+
+  // ---- Scheduling --------------------------------------------------------
+
+  /** Runs a scheduling pass on the next event-loop turn; many requests coalesce into one. */
+  requestPass(): void {
+    if (this.passScheduled) return;
+    this.passScheduled = true;
+    setImmediate(() => {
+      this.passScheduled = false;
+      const placements = this.scheduler.schedule(MAX_PLACEMENTS_PER_PASS);
+      for (const placement of placements) this.assign(placement);
+      if (placements.length === MAX_PLACEMENTS_PER_PASS) this.requestPass();
+    });
+  }
+
+  private assign(placement: Placement): void {
+    const task = this.tasks.get(placement.taskId);
+    if (!task) return;
+    const now = new Date();
+    task.attempt += 1;
+    task.state = TaskState.TASK_STATE_ASSIGNED;
+    task.reason = '';
+    task.machineId = placement.machineId;
+    task.gpuIndices = placement.gpuIndices;
+    task.gpuMilli = placement.gpuMilli;
+    const attempt: Attempt = {
+      number: task.attempt,
+      machineId: placement.machineId,
+      gpuIndices: placement.gpuIndices,
+      state: TaskState.TASK_STATE_ASSIGNED,
+      assignedTime: now,
+      startedTime: undefined,
+      finishedTime: undefined,
+      exitCode: -1,
+      error: '',
+    };
+    task.attempts.push(attempt);
+    this.activeOn(placement.machineId).add(task.id);
+    this.store.saveTask(task);
+    this.emit('task', task, TaskState.TASK_STATE_QUEUED);
+    this.log.info(
+      { taskId: task.id, attempt: task.attempt, machineId: placement.machineId, gpuIndices: placement.gpuIndices },
+      'task placed',
+    );
+    this.links.get(placement.machineId)?.sendControl({
+      kind: {
+        $case: 'assignTask',
+        assignTask: { taskId: task.id, attempt: task.attempt, spec: task.spec, gpuIndices: task.gpuIndices, assignedTime: now },
+      },
+    });
+  }
+
+  /** Moves tasks whose retry backoff has passed back into the queue. Called by the lease timer. */
+  releaseBackoffs(nowMs: number): void {
+    for (const id of this.backoff) {
+      const task = this.tasks.get(id);
+      if (!task || task.retryAtMs > nowMs) continue;
+      this.backoff.delete(id);
+      task.retryAtMs = 0;
+      this.scheduler.enqueue(toDemand(id, task.spec));
+      this.store.saveTask(task);
+      this.requestPass();
+    }
+  }
+
+  // ---- Agent reports -----------------------------------------------------
+
+  /**
+   * Applies a TaskStatus from the agent of `machineId`. A report for an
+   * attempt that is not current there is rejected: when it says RUNNING the
+   * agent is told to stop that copy. Returns false when rejected.
+   */
+  applyStatus(
+    machineId: string,
+    report: { taskId: string; attempt: number; state: TaskState; exitCode: number; error: string; outputTail: string },
+  ): boolean {
+    const task = this.tasks.get(report.taskId);
+    const current =
+      task !== undefined &&
+      task.machineId === machineId &&
+      task.attempt === report.attempt &&
+      (task.state === TaskState.TASK_STATE_ASSIGNED || task.state === TaskState.TASK_STATE_RUNNING);
+    if (!current) {
+      this.log.warn(
+        { taskId: report.taskId, attempt: report.attempt, machineId, currentAttempt: task?.attempt, currentMachineId: task?.machineId },
+        'rejected report for a stale attempt',
+      );
+      if (report.state === TaskState.TASK_STATE_RUNNING) {
+        this.links.get(machineId)?.sendControl(
+          cancelMessage(report.taskId, report.attempt, this.options.cancelGraceMs, CancelReason.CANCEL_REASON_STALE_ATTEMPT),
+        );
+      }
+      return false;
+    }
+
+    switch (report.state) {
+      case TaskState.TASK_STATE_RUNNING: {
+        if (task.state === TaskState.TASK_STATE_RUNNING) return true;
+        const now = new Date();
+        task.state = TaskState.TASK_STATE_RUNNING;
+        task.startTime = now;
+        const attempt = task.attempts.at(-1);
+        if (attempt) {
+          attempt.state = TaskState.TASK_STATE_RUNNING;
+          attempt.startedTime = now;
+        }
+        this.store.saveTask(task);
+        this.emit('task', task, TaskState.TASK_STATE_ASSIGNED);
+        this.log.debug({ taskId: task.id, attempt: task.attempt, machineId }, 'task running');
+        return true;
+      }
+      case TaskState.TASK_STATE_COMPLETED:
+      case TaskState.TASK_STATE_FAILED:
+      case TaskState.TASK_STATE_CANCELLED:
+        this.endAttempt(task, {
+          state: report.state,
+          exitCode: report.exitCode,
+          error: report.error,
+          outputTail: report.outputTail,
+          retryable: report.state !== TaskState.TASK_STATE_COMPLETED,
+        });
+        return true;
+      default:
+        this.log.warn({ taskId: task.id, state: report.state, machineId }, 'ignored report with an unexpected state');
+        return false;
+    }
+  }
+
+  /**
+   * Ends the current attempt: releases its allocation exactly and then
+   * finishes the task, queues it again after a backoff, or cancels it.
+   */
+  private endAttempt(task: TaskRecord, outcome: AttemptOutcome): void {
+    const previous = task.state;
+    this.scheduler.release(task.id);
+    this.active.get(task.machineId)?.delete(task.id);
+    const now = new Date();
+    const attempt = task.attempts.at(-1);
+    if (attempt) {
+      attempt.state = outcome.state;
+      attempt.finishedTime = now;
+      attempt.exitCode = outcome.exitCode;
+      attempt.error = outcome.error;
+    }
+    task.exitCode = outcome.exitCode;
+    task.error = outcome.error;
+    if (outcome.outputTail !== undefined) task.outputTail = outcome.outputTail;
+    const logFields = { taskId: task.id, attempt: task.attempt, machineId: task.machineId, exitCode: outcome.exitCode };
+
+    if (outcome.state === TaskState.TASK_STATE_COMPLETED) {
+      this.finish(task, TaskState.TASK_STATE_COMPLETED, '', previous);
+      this.log.info(logFields, 'task completed');
+    } else if (task.cancelRequested) {
+      this.finish(task, TaskState.TASK_STATE_CANCELLED, 'cancelled by a client', previous);
+      this.log.info(logFields, 'task cancelled');
+    } else if (outcome.retryable && task.attempt < maxAttempts(task.spec)) {
+      const waitMs = backoffMs(task.spec, task.attempt);
+      task.state = TaskState.TASK_STATE_QUEUED;
+      task.reason = `attempt ${task.attempt} ended: ${outcome.error || 'failed'}; attempt ${task.attempt + 1} after ${waitMs} ms`;
+      task.retryAtMs = Date.now() + waitMs;
+      this.backoff.add(task.id);
+      this.store.saveTask(task);
+      this.emit('task', task, previous);
+      this.log.warn({ ...logFields, error: outcome.error, retryInMs: waitMs }, 'attempt failed, will retry');
+    } else {
+      this.finish(task, TaskState.TASK_STATE_FAILED, outcome.error || 'failed', previous);
+      this.log.warn({ ...logFields, error: outcome.error }, 'task failed');
+    }
+    this.requestPass();
+  }
+
+  private finish(task: TaskRecord, state: TaskState, reason: string, previous = task.state): void {
+    task.state = state;
+    task.reason = reason;
+    task.finishTime = new Date();
+    task.retryAtMs = 0;
+    this.store.saveTask(task);
+    this.emit('task', task, previous);
+  }
+
+  // ---- Machines and links ------------------------------------------------
+
+  /** Declares a machine by API; it stays OFFLINE until its agent connects. */
+  async registerMachine(id: string, capacity: MachineCapacity, labels: Record<string, string>): Promise<MachineRecord> {
+    if (this.machines.has(id)) throw alreadyExists(`machine "${id}" already exists`);
+    const machine = this.addMachine(id, capacity, labels, true);
+    await this.store.flush();
+    return machine;
+  }
+
+  /** Adds a machine; it is not schedulable until setStatus(READY). */
+  addMachine(id: string, capacity: MachineCapacity, labels: Record<string, string>, declared: boolean): MachineRecord {
+    const machine: MachineRecord = {
+      id,
+      capacity,
+      labels,
+      declared,
+      status: MachineStatus.MACHINE_STATUS_OFFLINE,
+      statusReason: 'no agent connected',
+      agentId: '',
+      lastHeartbeatTime: undefined,
+    };
+    this.machines.set(id, machine);
+    this.scheduler.addMachine(toMachineSpec(machine));
+    this.scheduler.setSchedulable(id, false);
+    this.store.saveMachine(machine);
+    this.emit('machine', machine, false);
+    this.log.info({ machineId: id, declared, cpuMilli: capacity.cpuMilli, gpus: capacity.gpus.length }, 'machine added');
+    return machine;
+  }
+
+  getMachine(id: string): MachineRecord {
+    const machine = this.machines.get(id);
+    if (!machine) throw notFound(`machine "${id}" not found`);
+    return machine;
+  }
+
+  /** Tasks assigned to or running on a machine. */
+  activeOn(machineId: string): Set<string> {
+    let set = this.active.get(machineId);
+    if (!set) {
+      set = new Set();
+      this.active.set(machineId, set);
+    }
+    return set;
+  }
+
+  allocationOf(machineId: string) {
+    return this.scheduler.machineAllocation(machineId);
+  }
+
+  /** Sets a machine's status; only READY machines take new tasks. */
+  setStatus(machineId: string, status: MachineStatus, reason: string): void {
+    const machine = this.machines.get(machineId);
+    if (!machine || (machine.status === status && machine.statusReason === reason)) return;
+    machine.status = status;
+    machine.statusReason = reason;
+    this.scheduler.setSchedulable(machineId, status === MachineStatus.MACHINE_STATUS_READY);
+    this.store.saveMachine(machine);
+    this.emit('machine', machine, false);
+    if (status === MachineStatus.MACHINE_STATUS_READY) this.requestPass();
+  }
+
+  /**
+   * Attaches an agent's stream to its machine and reconciles what the agent
+   * runs with what the server assigned there. Attempts both sides agree on
+   * are adopted; assigned attempts the agent lacks end as lost; attempts the
+   * agent runs that are not current get a CancelTask.
+   */
+  attachLink(machineId: string, link: AgentLink, running: RunningAttempt[]): RunningAttempt[] {
+    this.links.set(machineId, link);
+    const reported = new Map(running.map((r) => [r.taskId, r.attempt]));
+    const adopted: RunningAttempt[] = [];
+    for (const taskId of [...this.activeOn(machineId)]) {
+      const task = this.tasks.get(taskId);
+      if (!task) continue;
+      if (reported.get(taskId) === task.attempt) {
+        adopted.push({ taskId, attempt: task.attempt });
+        reported.delete(taskId);
+        if (task.cancelRequested) this.sendCancel(task, CancelReason.CANCEL_REASON_CLIENT);
+      } else {
+        this.endAttempt(task, lostOutcome('the agent reconnected without this attempt'));
+      }
+    }
+    for (const [taskId, attempt] of reported) {
+      link.sendControl(cancelMessage(taskId, attempt, this.options.cancelGraceMs, CancelReason.CANCEL_REASON_STALE_ATTEMPT));
+    }
+    return adopted;
+  }
+
+  /**
+   * Checks the attempts an agent says it runs against the server's view and
+   * tells it to stop those that are not current on its machine, such as a
+   * copy that was placed again elsewhere while the agent was away.
+   */
+  reconcileRunning(machineId: string, running: RunningAttempt[]): void {
+    for (const { taskId, attempt } of running) {
+      const task = this.tasks.get(taskId);
+      const current =
+        task !== undefined &&
+        task.machineId === machineId &&
+        task.attempt === attempt &&
+        (task.state === TaskState.TASK_STATE_ASSIGNED || task.state === TaskState.TASK_STATE_RUNNING);
+      if (current) continue;
+      this.log.warn({ taskId, attempt, machineId }, 'agent runs a stale attempt; telling it to stop');
+      this.links
+        .get(machineId)
+        ?.sendControl(cancelMessage(taskId, attempt, this.options.cancelGraceMs, CancelReason.CANCEL_REASON_STALE_ATTEMPT));
+    }
+  }
+
+  /** Forgets a stream; a later stream of the same machine replaces it. */
+  detachLink(machineId: string, link: AgentLink): void {
+    if (this.links.get(machineId) === link) this.links.delete(machineId);
+  }
+
+  hasLink(machineId: string): boolean {
+    return this.links.has(machineId);
+  }
+
+  /** Ends every attempt on a lost machine; each is queued again or failed. */
+  machineLost(machineId: string, reason: string): void {
+    this.setStatus(machineId, MachineStatus.MACHINE_STATUS_LOST, reason);
+    for (const taskId of [...this.activeOn(machineId)]) {
+      const task = this.tasks.get(taskId);
+      if (task) this.endAttempt(task, lostOutcome(`machine ${machineId} lost: ${reason}`));
+    }
+  }
+
+  /** Removes a machine: its attempts end as lost and its agent's stream is closed. */
+  async removeMachine(id: string): Promise<string[]> {
+    this.getMachine(id);
+    const taskIds = [...this.activeOn(id)];
+    for (const taskId of taskIds) {
+      const task = this.tasks.get(taskId);
+      if (!task) continue;
+      this.sendCancel(task, CancelReason.CANCEL_REASON_MACHINE_REMOVED);
+      this.endAttempt(task, lostOutcome(`machine ${id} removed`));
+    }
+    this.scheduler.removeMachine(id);
+    this.links.get(id)?.close(`machine "${id}" was removed`);
+    this.links.delete(id);
+    this.active.delete(id);
+    const machine = this.machines.get(id);
+    this.machines.delete(id);
+    this.store.deleteMachine(id);
+    if (machine) this.emit('machine', machine, true);
+    this.log.info({ machineId: id, taskIds }, 'machine removed');
+    await this.store.flush();
+    return taskIds;
+  }
+
+  /** Asks a machine's agent to drain; no new tasks go there from now on. */
+  async drainMachine(id: string, deadlineSeconds: number): Promise<MachineRecord> {
+    const machine = this.getMachine(id);
+    const link = this.links.get(id);
+    if (!link) throw failedPrecondition(`machine "${id}" has no connected agent to drain (status ${MachineStatus[machine.status]})`);
+    this.setStatus(id, MachineStatus.MACHINE_STATUS_DRAINING, `drain requested, deadline ${deadlineSeconds}s`);
+    link.sendControl({ kind: { $case: 'drainRequested', drainRequested: { deadline: { seconds: deadlineSeconds, nanos: 0 } } } });
+    this.log.info({ machineId: id, deadlineSeconds }, 'drain requested');
+    await this.store.flush();
+    return machine;
+  }
+}
+
+function lostOutcome(error: string): AttemptOutcome {
+  return { state: TaskState.TASK_STATE_FAILED, exitCode: -1, error, retryable: true };
+}
+
+function cancelMessage(taskId: string, attempt: number, graceMs: number, reason: CancelReason): ConnectResponse {
+  return {
+    kind: {
+      $case: 'cancelTask',
+      cancelTask: { taskId, attempt, gracePeriod: { seconds: Math.floor(graceMs / 1000), nanos: (graceMs % 1000) * 1e6 }, reason },
+    },
+  };
+}
+
+function isRecord(item: TaskRecord | TaskSpec): item is TaskRecord {
+  return 'seq' in item;
+}
+
+/** Compares specs by their encoding, ignoring map order, so a retried submission matches. */
+function sameSpec(a: TaskSpec, b: TaskSpec): boolean {
+  const canonical = (spec: TaskSpec) =>
+    TaskSpec.encode({ ...spec, env: Object.fromEntries(Object.entries(spec.env).sort(([x], [y]) => x.localeCompare(y))) }).finish();
+  return Buffer.compare(canonical(a), canonical(b)) === 0;
+}
+
