@@ -16,6 +16,8 @@ import { taskService } from './grpc/taskService.js';
 import { DEFAULT_LISTEN, DEFAULT_MAX_MESSAGE_BYTES, type ServerOptions } from './options.js';
 import { Scheduler } from './scheduler/index.js';
 import { openStore } from './store/openStore.js';
+import { leaderGate } from './grpc/leaderGate.js';
+import { SoleLeadership } from './ha/Leadership.js';
 
 /** A started server. */
 export interface RunningServer {
@@ -27,6 +29,9 @@ export interface RunningServer {
   /** Stops taking calls, ends agent streams, commits state; bounded to a few seconds. */
   close(): Promise<void>;
 }
+
+/** Services whose health follows leadership; '' is the whole server. */
+const SERVICE_NAMES = [TaskServiceDefinition.fullName, MachineServiceDefinition.fullName, AgentServiceDefinition.fullName, ''];
 
 /** Longest a graceful shutdown waits for open calls before it cuts them. */
 const SHUTDOWN_TIMEOUT_MS = 5_000;
@@ -47,7 +52,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   };
   const serverId = randomBytes(6).toString('hex');
 
-  const store = await openStore(options, logger);
+  const { store, leadership } = await openStore(options, logger);
   const scheduler = new Scheduler({ defaultPolicy: options.defaultPolicy ?? 'fgd' });
   const plane = new ControlPlane({
     scheduler,
@@ -56,12 +61,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     maxMessageBytes,
     cancelGraceMs: options.cancelGraceMs ?? 10_000,
   });
-  const state = await store.load();
-  plane.restore(state.machines, state.tasks);
   const hub = new AgentHub(plane, settings, serverId, logger.child({ component: 'agents' }));
-  const startMs = Date.now();
-  hub.restore(startMs + (options.startupGraceMs ?? settings.lostTimeoutMs) - settings.lostTimeoutMs);
 
+  // Opens once this replica leads and has restored its state.
+  let serving = false;
   const server = createServer({
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
@@ -69,7 +72,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs ?? 5_000,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 1_000,
-  }).use(errorMiddleware(logger));
+  })
+    .use(errorMiddleware(logger))
+    .use(leaderGate(leadership, () => serving));
   server.add(TaskServiceDefinition, taskService(plane));
   server.add(MachineServiceDefinition, machineService(plane));
   server.add(AgentServiceDefinition, agentService(plane, hub, logger.child({ component: 'link' })));
@@ -86,40 +91,57 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const port = await server.listen(listen);
   const host = listen.slice(0, listen.lastIndexOf(':'));
   const address = `${host}:${port}`;
-  for (const name of [TaskServiceDefinition.fullName, MachineServiceDefinition.fullName, AgentServiceDefinition.fullName, '']) {
-    health.setStatus('healthy', name);
-  }
+  for (const name of SERVICE_NAMES) health.setStatus('unhealthy', name);
 
   const sweepMs = Math.max(50, Math.min(1_000, Math.floor(heartbeatIntervalMs / 2)));
-  const sweeper = setInterval(() => {
-    try {
-      hub.sweep(Date.now());
-    } catch (error) {
-      logger.error({ err: error }, 'lease sweep failed');
-    }
-  }, sweepMs);
-  logger.info(
-    { address, serverId, tasks: state.tasks.length, machines: state.machines.length, ...settings },
-    'server started',
-  );
+  let sweeper: NodeJS.Timeout | undefined;
+  const stopped = new AbortController();
+
+  // State is loaded only once this replica leads, so a follower that takes
+  // over starts from what the old leader committed.
+  const lead = async () => {
+    await leadership.acquired(stopped.signal);
+    const state = await store.load();
+    plane.restore(state.machines, state.tasks);
+    hub.restore(Date.now() + (options.startupGraceMs ?? settings.lostTimeoutMs) - settings.lostTimeoutMs);
+    sweeper = setInterval(() => {
+      try {
+        hub.sweep(Date.now());
+      } catch (error) {
+        logger.error({ err: error }, 'lease sweep failed');
+      }
+    }, sweepMs);
+    for (const name of SERVICE_NAMES) health.setStatus('healthy', name);
+    serving = true;
+    plane.requestPass();
+    logger.info({ address, serverId, tasks: state.tasks.length, machines: state.machines.length }, 'serving as leader');
+  };
+  leadership.onLost((reason) => {
+    logger.error({ address, serverId, reason }, 'leadership lost; stopping');
+    void close();
+  });
+  logger.info({ address, serverId, ...settings }, 'server started');
+  if (leadership instanceof SoleLeadership) await lead();
+  else void lead().catch((error) => stopped.signal.aborted || logger.error({ err: error }, 'failed to take leadership'));
 
   let closing: Promise<void> | undefined;
-  const close = () => {
+  function close(): Promise<void> {
     closing ??= (async () => {
+      stopped.abort();
+      serving = false;
       clearInterval(sweeper);
-      for (const name of [TaskServiceDefinition.fullName, MachineServiceDefinition.fullName, AgentServiceDefinition.fullName, '']) {
-        health.setStatus('unhealthy', name);
-      }
+      for (const name of SERVICE_NAMES) health.setStatus('unhealthy', name);
       hub.closeAll('server shutting down');
       const timer = setTimeout(() => server.forceShutdown(), SHUTDOWN_TIMEOUT_MS);
       await server.shutdown();
       clearTimeout(timer);
       await store.flush();
       await store.close();
+      await leadership.close();
       logger.info({ address, serverId }, 'server stopped');
       logger.flush();
     })();
     return closing;
-  };
+  }
   return { address, plane, hub, logger, close };
 }
