@@ -259,7 +259,7 @@ export class AgentConnection {
     queue.push({
       kind: {
         $case: 'register',
-        register: { agentId, machineId, capacity, labels, running: this.options.running(), protocolVersion: PROTOCOL_VERSION },
+        register: { agentId, machineId, capacity, labels, running: this.registerRunning(), protocolVersion: PROTOCOL_VERSION },
       },
     });
     this.logger.debug({ server: this.options.server }, 'connecting');
@@ -332,6 +332,35 @@ export class AgentConnection {
     this.heartbeatTimer = setInterval(this.sendHeartbeat, intervalMs);
     this.resolveRegistered(registered);
     this.options.onRegistered?.(registered);
+  }
+
+  /**
+   * Lists the attempts for RegisterAgent.running: those running now plus
+   * those whose final report is still buffered. The server ends an assigned
+   * attempt that a registering agent does not list as lost, so an attempt
+   * that finished while disconnected must be listed until its final report,
+   * sent right after registration, reaches the server.
+   */
+  private registerRunning(): RunningAttempt[] {
+    const running = this.options.running();
+    if (this.statusBuffer.length === 0) {
+      return running;
+    }
+
+    const listed = new Set(running.map(({ taskId, attempt }) => `${taskId}#${attempt}`));
+    const result = [...running];
+    for (const request of this.statusBuffer) {
+      if (request.kind?.$case !== 'taskStatus') {
+        continue;
+      }
+      const { taskId, attempt } = request.kind.taskStatus;
+      const key = `${taskId}#${attempt}`;
+      if (!listed.has(key)) {
+        listed.add(key);
+        result.push({ taskId, attempt });
+      }
+    }
+    return result;
   }
 
   // An arrow property so that setInterval gets the same function every time.
