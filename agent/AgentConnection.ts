@@ -240,11 +240,33 @@ export class AgentConnection {
 
       const delayMs = computeBackoffDelay(failures, this.maxBackoffMs);
       failures += 1;
-      this.logger.warn({ err: error, delayMs, failures }, 'agent stream ended; reconnecting');
+      this.logReconnect(error, delayMs, failures, outcome.registered);
       await this.sleep(delayMs);
     }
 
     this.close();
+  }
+
+  /**
+   * Logs a reconnect. A lost stream and the first few failed attempts are
+   * warnings; after that only every tenth, so that a server down for an
+   * hour does not fill the log. Network errors carry no useful stack, so
+   * only the message and status code are logged.
+   */
+  private logReconnect(error: Error, delayMs: number, failures: number, wasRegistered: boolean): void {
+    const fields = {
+      error: error.message,
+      code: error instanceof ClientError ? Status[error.code] : undefined,
+      delayMs,
+      failures,
+    };
+    if (wasRegistered) {
+      this.logger.warn(fields, 'lost the agent stream; reconnecting');
+    } else if (failures <= 3 || failures % 10 === 0) {
+      this.logger.warn(fields, 'failed to connect to the server; retrying');
+    } else {
+      this.logger.debug(fields, 'failed to connect to the server; retrying');
+    }
   }
 
   /** Runs one Connect stream until it ends. Never throws. */

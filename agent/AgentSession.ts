@@ -124,11 +124,16 @@ export class AgentSession {
       onDisconnected: () => this.rejectPendingMessages('UNAVAILABLE', 'agent lost its stream before the server confirmed delivery'),
     });
 
-    this.closed = this.connection.done.finally(() => {
-      // Tasks cannot be reported once the connection is gone for good.
-      this.supervisor.killAll();
-      this.rejectPendingMessages('UNAVAILABLE', 'agent session closed');
-    });
+    this.closed = this.connection.done
+      .finally(() => {
+        // Tasks cannot be reported once the connection is gone for good.
+        this.supervisor.killAll();
+        this.rejectPendingMessages('UNAVAILABLE', 'agent session closed');
+      })
+      .then(async () => {
+        // A drain ends the connection from inside; let it finish its own steps first.
+        await this.drainPromise?.catch(() => {});
+      });
     this.closed.catch(() => {});
   }
 
