@@ -39,7 +39,7 @@ const SHUTDOWN_TIMEOUT_MS = 5_000;
 /** Starts a machinehub server: state, scheduler, agent link and the gRPC services. */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const logger = pino(
-    { level: options.logLevel ?? 'info', base: { component: 'server' } },
+    { level: options.logLevel ?? 'info', base: { pid: process.pid } },
     pino.destination({ dest: options.logDestination ?? 1, sync: false }),
   );
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -73,7 +73,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 1_000,
   })
-    .use(errorMiddleware(logger))
+    .use(errorMiddleware(logger.child({ component: 'rpc' })))
     .use(leaderGate(leadership, () => serving));
   server.add(TaskServiceDefinition, taskService(plane));
   server.add(MachineServiceDefinition, machineService(plane));
