@@ -162,10 +162,14 @@ function parseCommandArgs(command: Command, args: string[]): { values: OptionVal
     });
     return { values: values as OptionValues, positionals };
   } catch (error) {
-    if (error instanceof TypeError && String((error as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS')) {
-      // Node's messages run over several sentences; the first names the option.
-      const firstSentence = error.message.split(/\.\s/)[0] ?? error.message;
-      throw new UsageError(`${firstSentence}; run 'machinehub ${command.name} --help'`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      // Node's message goes on about positional arguments, which misleads for a mistyped option.
+      const option = /'([^']+)'/.exec((error as Error).message)?.[1] ?? '';
+      throw new UsageError(`unknown option '${option}'; run 'machinehub ${command.name} --help'`);
+    }
+    if (code !== undefined && code.startsWith('ERR_PARSE_ARGS')) {
+      throw new UsageError((error as Error).message.split('\n').map((line) => line.trim()).join(' '));
     }
     throw error;
   }
