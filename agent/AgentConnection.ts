@@ -39,7 +39,7 @@ const FATAL_CODES: ReadonlySet<Status> = new Set([
   Status.PERMISSION_DENIED,
 ]);
 
-/** A ConnectResponse kind other than the registration answer. */
+/** A ConnectResponse kind other than AgentRegistered. */
 export type AgentEvent = Exclude<ConnectResponse['kind'], { $case: 'registered' } | undefined>;
 
 export interface AgentConnectionOptions {
@@ -248,8 +248,8 @@ export class AgentConnection {
   }
 
   /**
-   * Logs a reconnect. A lost stream and the first few failed attempts are
-   * warnings; after that only every tenth, so that a server down for an
+   * Logs a reconnect. A lost stream and the first three failed attempts are
+   * warnings, and after that only every tenth, so that a server down for an
    * hour does not fill the log. Network errors carry no useful stack, so
    * only the message and status code are logged.
    */
@@ -269,7 +269,7 @@ export class AgentConnection {
     }
   }
 
-  /** Runs one Connect stream until it ends. Never throws. */
+  /** Runs one Connect stream until it ends, and returns its error instead of throwing it. */
   private async openStream(): Promise<{ registered: boolean; error: Error | undefined }> {
     const queue = new RequestQueue<ConnectRequest>();
     const abort = new AbortController();

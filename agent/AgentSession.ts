@@ -169,9 +169,9 @@ export class AgentSession {
 
   /**
    * Sends a message to another agent through the server. Resolves when the
-   * server queued it on the receiver's stream; rejects with a
+   * server queued it on the receiver's stream. Otherwise rejects with a
    * MessageNotDeliveredError whose code is the gRPC status code name, for
-   * example NOT_FOUND for an unknown agent or UNAVAILABLE while this agent
+   * example NOT_FOUND for an unknown agent, or UNAVAILABLE while this agent
    * is disconnected. Messages are not retried.
    */
   send(toAgentId: string, topic: string, payload: Uint8Array | string): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * Rejection of AgentSession.send(): the server did not queue the message on
  * the receiver's stream, or the sender lost its stream before the server
- * answered, in which case the message may or may not have been delivered.
+ * sent a MessageResult. In that case the message may or may not have been
+ * delivered.
  */
 export class MessageNotDeliveredError extends Error {
   override readonly name = 'MessageNotDeliveredError';

@@ -42,7 +42,7 @@ export class OutputTail {
     let text = all.subarray(start).toString('utf8');
 
     // Replacement characters take 3 bytes where the invalid input may have
-    // taken 1, so trim from the front until the limit holds again.
+    // taken 1, so trim from the front until the text fits the limit again.
     while (Buffer.byteLength(text, 'utf8') > this.limitBytes) {
       text = text.slice(1);
     }

@@ -3,19 +3,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { killProcessGroup } from './killProcessGroup.js';
 import { OutputTail } from './OutputTail.js';
 
-/** How a task's process ended. */
+/** Outcome of a task's process. */
 export interface ProcessExit {
   /** Exit status, or -1 when a signal ended the process or it never started. */
   exitCode: number;
   /** Signal that ended the process, when one did. */
   signal: NodeJS.Signals | null;
-  /** Why the process could not start, for example "spawn ENOENT". */
+  /** Error that kept the process from starting, for example "spawn ENOENT". */
   spawnError: string | null;
   /** Last bytes of standard output and error together. */
   outputTail: string;
 }
 
-/** What to run; the caller builds the environment. */
+/** Command to run and its input. The caller builds the environment. */
 export interface TaskProcessOptions {
   command: string;
   args: readonly string[];
@@ -113,8 +113,8 @@ export class TaskProcess {
         try {
           killProcessGroup(pid, 'SIGKILL');
         } catch {
-          // EPERM cannot happen for a group this agent created; there is
-          // nothing more to do for a group it cannot signal.
+          // ESRCH (group already gone) returns false instead of throwing.
+          // Any other error leaves nothing more to do for this group.
         }
       }
 

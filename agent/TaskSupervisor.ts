@@ -10,7 +10,7 @@ import { startProcessAttempt } from './startProcessAttempt.js';
 /** Default time between SIGTERM and SIGKILL when the agent itself stops an attempt, ms. */
 export const DEFAULT_KILL_GRACE_MS = 10_000;
 
-/** Why the agent stopped an attempt before it ended by itself. */
+/** Reason the agent stopped an attempt before it ended by itself. */
 type StopReason = 'cancel' | 'timeout' | 'drain';
 
 interface AttemptRun {

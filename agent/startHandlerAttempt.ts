@@ -18,8 +18,8 @@ export function startHandlerAttempt(handler: TaskHandler, assignment: AssignTask
 
   callbacks.onStarted();
 
-  // The handler is called synchronously so that it sees a cancel that
-  // arrives right after the assignment as an abort event.
+  // The handler is called synchronously so that a cancel arriving right
+  // after the assignment reaches it as an abort event.
   let result: ReturnType<TaskHandler>;
   try {
     result = handler(assignment, controller.signal);

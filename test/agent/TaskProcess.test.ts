@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
@@ -77,20 +79,20 @@ describe('TaskProcess', () => {
   it('kills a group ignoring SIGTERM', async () => {
     // The shell ignores SIGTERM and so does its child sleep, which inherits
     // the ignored disposition. Only SIGKILL to the whole group ends both.
-    const taskProcess = runShell('trap "" TERM; sleep 60 & echo $!; wait');
-    const pid = taskProcess.pid;
-    expect(pid).toBeDefined();
+    const pidFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'machinehub-task-')), 'pid');
+    const taskProcess = runShell(`trap "" TERM; sleep 60 & echo $! > ${pidFile}; wait`);
+    expect(taskProcess.pid).toBeDefined();
 
-    // Wait for the background sleep to print its pid.
     const sleepPid = await new Promise<number>((resolve) => {
       const poll = setInterval(() => {
-        const output = (taskProcess as unknown as { tail: { toString(): string } }).tail.toString();
-        if (/^\d+\n/.test(output)) {
+        const text = existsSync(pidFile) ? readFileSync(pidFile, 'utf8') : '';
+        if (text.endsWith('\n')) {
           clearInterval(poll);
-          resolve(Number.parseInt(output, 10));
+          resolve(Number.parseInt(text, 10));
         }
       }, 20);
     });
+    expect(isRunning(sleepPid)).toBe(true);
 
     const stopTime = Date.now();
     taskProcess.stop(300);

@@ -151,6 +151,18 @@ describe('agent end to end', () => {
     expect((error as MessageNotDeliveredError).toAgentId).toBe('nobody');
   });
 
+  it('rejects an invalid agent id', async () => {
+    const server = await startTestServer();
+
+    const error = await connectAgent({ server: server.address, agentId: 'bad id!', capacity: { cpuMilli: 1000, memoryMib: 1024 }, logger: silentLogger }).catch(
+      (err: unknown) => err,
+    );
+
+    expect(error).toBeInstanceOf(Error);
+    expect((error as { code?: string }).code).toBe('INVALID_ARGUMENT');
+    expect((error as Error).message).toMatch(/agent_id/);
+  });
+
   it('runs tasks through an SDK handler', async () => {
     const server = await startTestServer();
     const clients = createClients(server.address);
@@ -210,7 +222,7 @@ describe('agent end to end', () => {
     expect(second.address).toBe(address);
 
     // The agent listed the attempt in RegisterAgent.running; the new server
-    // does not know it, so it answers with CancelTask and the handler stops.
+    // does not know it, so it sends CancelTask and the handler stops.
     await waitFor('stale attempt cancelled', () => handlerSignal?.aborted === true);
     await waitFor('no running attempts', () => session.running.length === 0);
   });
