@@ -1,4 +1,4 @@
-import { ListAgentsResponse, SendAgentMessageResponse } from '../../gen/machinehub/agent/v1/agent.js';
+import { Agent, SendAgentMessageResponse } from '../../gen/machinehub/agent/v1/agent.js';
 import type { Command } from '../Command.js';
 import { formatAgentState, formatTime } from '../formatNames.js';
 import { formatTable } from '../formatTable.js';
@@ -13,7 +13,8 @@ const list: Command = {
     rejectExtraPositionals(positionals, 0);
     const response = await context.client().agents.listAgents({});
     if (context.json) {
-      context.print(JSON.stringify(ListAgentsResponse.toJSON(response), null, 2));
+      // An explicit array, even when empty, so scripts can iterate without a null check.
+      context.print(JSON.stringify({ agents: response.agents.map((agent) => Agent.toJSON(agent)) }, null, 2));
       return;
     }
     if (response.agents.length === 0) {

@@ -1,10 +1,9 @@
 import {
   DrainMachineResponse,
   GetMachineResponse,
-  ListMachinesResponse,
+  Machine,
   RegisterMachineResponse,
   RemoveMachineResponse,
-  type Machine,
 } from '../../gen/machinehub/machine/v1/machine.js';
 import { buildMachineCapacity, CAPACITY_HELP, CAPACITY_OPTIONS } from '../buildMachineCapacity.js';
 import type { Command } from '../Command.js';
@@ -44,7 +43,8 @@ Lists machines ordered by id. CPU, MEMORY and GPU show allocated/capacity.
     } while (pageToken !== '');
 
     if (context.json) {
-      context.print(JSON.stringify(ListMachinesResponse.toJSON({ machines, nextPageToken: '' }), null, 2));
+      // An explicit array, even when empty, so scripts can iterate without a null check.
+      context.print(JSON.stringify({ machines: machines.map((machine) => Machine.toJSON(machine)) }, null, 2));
       return;
     }
     if (machines.length === 0) {

@@ -1,10 +1,9 @@
 import {
   CancelTaskResponse,
   GetTaskResponse,
-  ListTasksResponse,
   SubmitTasksResponse,
+  Task,
   TaskState,
-  type Task,
 } from '../../gen/machinehub/task/v1/task.js';
 import { buildTaskSpec } from '../buildTaskSpec.js';
 import type { Command } from '../Command.js';
@@ -100,7 +99,8 @@ Lists tasks in submission order.
     } while (pageToken !== '');
 
     if (context.json) {
-      context.print(JSON.stringify(ListTasksResponse.toJSON({ tasks, nextPageToken: '' }), null, 2));
+      // An explicit array, even when empty, so scripts can iterate without a null check.
+      context.print(JSON.stringify({ tasks: tasks.map((task) => Task.toJSON(task)) }, null, 2));
       return;
     }
     if (tasks.length === 0) {

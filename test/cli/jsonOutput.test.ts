@@ -51,7 +51,7 @@ describe('--json output', () => {
     expect(registered.machine.id).toBe('json-m1');
     expect(registered.machine.capacity.gpus).toEqual([{ model: 'A100' }]);
     expect(machines.machines[0].labels).toEqual({ zone: 'a' });
-    expect(agents).toEqual({});
+    expect(agents).toEqual({ agents: [] });
   });
 
   test('watch prints one object per line', async () => {
