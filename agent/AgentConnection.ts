@@ -1,8 +1,7 @@
-import { ClientError, Status, createClient, type Channel } from 'nice-grpc';
+import { ClientError, Status, type Channel, type Metadata } from 'nice-grpc';
 import type { Logger } from 'pino';
 
 import {
-  AgentServiceDefinition,
   type AgentRegistered,
   type ConnectRequest,
   type ConnectResponse,
@@ -12,9 +11,11 @@ import {
 } from '../gen/machinehub/agent/v1/agent.js';
 import type { MachineCapacity } from '../gen/machinehub/machine/v1/machine.js';
 import { computeBackoffDelay, DEFAULT_MAX_RECONNECT_BACKOFF_MS } from './computeBackoffDelay.js';
-import { createAgentChannel } from './createAgentChannel.js';
 import { durationToMs } from './durations.js';
+import { logReconnect } from './logReconnect.js';
 import { RequestQueue } from './RequestQueue.js';
+import { LEADER_METADATA_KEY, ServerTarget } from './ServerTarget.js';
+import { StatusBuffer } from './StatusBuffer.js';
 
 /** Protocol version this agent speaks, sent in RegisterAgent. */
 export const PROTOCOL_VERSION = 1;
@@ -71,7 +72,9 @@ export interface AgentConnectionOptions {
  * SDK: opens Connect, registers, heartbeats at the server's interval, and
  * reconnects with exponential backoff and full jitter whenever the stream
  * ends or fails. TaskStatus reports made while disconnected are kept in order
- * (up to statusBufferLimit) and sent right after the next registration.
+ * (up to statusBufferLimit) and sent right after the next registration. A
+ * follower replica's UNAVAILABLE that names the leader makes the next
+ * attempt go to the leader at once.
  *
  * Timers: one per connection, the heartbeat interval while registered or the
  * backoff delay while disconnected, never both.
@@ -82,12 +85,9 @@ export class AgentConnection {
   /** Resolves when the connection ended by finish() or close(); rejects on a fatal status. */
   readonly done: Promise<void>;
 
-  private readonly client;
-  private readonly ownsChannel: boolean;
-  private readonly channel: Channel;
+  private readonly target: ServerTarget;
   private readonly logger: Logger;
   private readonly maxBackoffMs: number;
-  private readonly statusBufferLimit: number;
 
   private queue: RequestQueue<ConnectRequest> | undefined;
   private streamAbort: AbortController | undefined;
@@ -101,8 +101,7 @@ export class AgentConnection {
   private backoffTimer: NodeJS.Timeout | undefined;
   private wakeBackoff: (() => void) | undefined;
 
-  private statusBuffer: ConnectRequest[] = [];
-  private droppedStatuses = 0;
+  private readonly statusBuffer: StatusBuffer;
   private drainRequest: ConnectRequest | undefined;
 
   private resolveRegistered!: (registered: AgentRegistered) => void;
@@ -113,10 +112,8 @@ export class AgentConnection {
   constructor(private readonly options: AgentConnectionOptions) {
     this.logger = options.logger;
     this.maxBackoffMs = options.maxReconnectBackoffMs ?? DEFAULT_MAX_RECONNECT_BACKOFF_MS;
-    this.statusBufferLimit = options.statusBufferLimit ?? DEFAULT_STATUS_BUFFER_LIMIT;
-    this.ownsChannel = options.channel === undefined;
-    this.channel = options.channel ?? createAgentChannel(options.server);
-    this.client = createClient(AgentServiceDefinition, this.channel);
+    this.statusBuffer = new StatusBuffer(options.statusBufferLimit ?? DEFAULT_STATUS_BUFFER_LIMIT, options.logger);
+    this.target = new ServerTarget(options.server, options.channel, options.logger);
 
     this.registered = new Promise((resolve, reject) => {
       this.resolveRegistered = resolve;
@@ -148,11 +145,10 @@ export class AgentConnection {
 
   /** Sends a TaskStatus now, or keeps it for after the next registration. */
   reportStatus(status: TaskStatus): void {
-    const request: ConnectRequest = { kind: { $case: 'taskStatus', taskStatus: status } };
-    if (this.connected && this.queue?.push(request) === true) {
+    if (this.connected && this.queue?.push({ kind: { $case: 'taskStatus', taskStatus: status } }) === true) {
       return;
     }
-    this.bufferStatuses([request]);
+    this.statusBuffer.append([status]);
   }
 
   /** Sends a message on the registered stream. Returns false, without sending, when disconnected. */
@@ -178,6 +174,12 @@ export class AgentConnection {
     this.finishing = true;
     if (this.connected) {
       this.queue?.end();
+    } else if (this.statusBuffer.length === 0) {
+      // Nothing to deliver: waiting for a server that may stay down would
+      // only delay the exit. The server then records a lost agent, not a drain.
+      this.logger.info('not connected and no reports to send; closing without waiting for the server');
+      this.close();
+      return;
     }
 
     let timer: NodeJS.Timeout | undefined;
@@ -208,9 +210,7 @@ export class AgentConnection {
     this.wakeBackoff?.();
     this.streamAbort?.abort();
     this.queue?.close();
-    if (this.ownsChannel) {
-      this.channel.close();
-    }
+    this.target.close();
     this.rejectRegistered(new Error('agent connection closed before the server registered the agent'));
     this.resolveDone();
   }
@@ -238,39 +238,25 @@ export class AgentConnection {
         return;
       }
 
+      // A follower named the leader: go there at once, without backoff.
+      if (outcome.leader !== undefined && error instanceof ClientError && error.code === Status.UNAVAILABLE && this.target.followLeader(outcome.leader)) {
+        continue;
+      }
+      if (!outcome.registered) {
+        this.target.fallBack();
+      }
+
       const delayMs = computeBackoffDelay(failures, this.maxBackoffMs);
       failures += 1;
-      this.logReconnect(error, delayMs, failures, outcome.registered);
+      logReconnect(this.logger, error, { delayMs, failures, wasRegistered: outcome.registered });
       await this.sleep(delayMs);
     }
 
     this.close();
   }
 
-  /**
-   * Logs a reconnect. A lost stream and the first three failed attempts are
-   * warnings, and after that only every tenth, so that a server down for an
-   * hour does not fill the log. Network errors carry no useful stack, so
-   * only the message and status code are logged.
-   */
-  private logReconnect(error: Error, delayMs: number, failures: number, wasRegistered: boolean): void {
-    const fields = {
-      error: error.message,
-      code: error instanceof ClientError ? Status[error.code] : undefined,
-      delayMs,
-      failures,
-    };
-    if (wasRegistered) {
-      this.logger.warn(fields, 'lost the agent stream; reconnecting');
-    } else if (failures <= 3 || failures % 10 === 0) {
-      this.logger.warn(fields, 'failed to connect to the server; retrying');
-    } else {
-      this.logger.debug(fields, 'failed to connect to the server; retrying');
-    }
-  }
-
   /** Runs one Connect stream until it ends, and returns its error instead of throwing it. */
-  private async openStream(): Promise<{ registered: boolean; error: Error | undefined }> {
+  private async openStream(): Promise<{ registered: boolean; error: Error | undefined; leader: string | undefined }> {
     const queue = new RequestQueue<ConnectRequest>();
     const abort = new AbortController();
     this.queue = queue;
@@ -284,12 +270,16 @@ export class AgentConnection {
         register: { agentId, machineId, capacity, labels, running: this.registerRunning(), protocolVersion: PROTOCOL_VERSION },
       },
     });
-    this.logger.debug({ server: this.options.server }, 'connecting');
+    this.logger.debug({ server: this.target.address }, 'connecting');
 
     let registered = false;
     let error: Error | undefined;
+    let leader: string | undefined;
+    const onTrailer = (trailer: Metadata): void => {
+      leader = trailer.get(LEADER_METADATA_KEY) || undefined;
+    };
     try {
-      for await (const response of this.client.connect(queue, { signal: abort.signal })) {
+      for await (const response of this.target.client.connect(queue, { signal: abort.signal, onTrailer })) {
         const kind = response.kind;
         if (kind === undefined) {
           this.logger.warn('ignored a server message with no kind set');
@@ -316,12 +306,18 @@ export class AgentConnection {
     const unsent = queue.close();
     if (!this.closed) {
       // Reports never handed to gRPC go back to the buffer, ahead of newer ones.
-      this.bufferStatuses(unsent.filter((request) => request.kind?.$case === 'taskStatus'), true);
+      const unsentStatuses: TaskStatus[] = [];
+      for (const request of unsent) {
+        if (request.kind?.$case === 'taskStatus') {
+          unsentStatuses.push(request.kind.taskStatus);
+        }
+      }
+      this.statusBuffer.prepend(unsentStatuses);
     }
     if (wasConnected) {
       this.options.onDisconnected?.();
     }
-    return { registered, error: this.closed ? undefined : error };
+    return { registered, error: this.closed ? undefined : error, leader };
   }
 
   private onRegistered(queue: RequestQueue<ConnectRequest>, registered: AgentRegistered): void {
@@ -332,7 +328,7 @@ export class AgentConnection {
         heartbeatIntervalMs: intervalMs,
         adopted: registered.adopted.length,
         bufferedStatuses: this.statusBuffer.length,
-        droppedStatuses: this.droppedStatuses || undefined,
+        droppedStatuses: this.statusBuffer.dropped || undefined,
       },
       'registered with the server',
     );
@@ -341,11 +337,8 @@ export class AgentConnection {
     if (this.drainRequest !== undefined) {
       queue.push(this.drainRequest);
     }
-    const buffered = this.statusBuffer;
-    this.statusBuffer = [];
-    this.droppedStatuses = 0;
-    for (const request of buffered) {
-      queue.push(request);
+    for (const status of this.statusBuffer.takeAll()) {
+      queue.push({ kind: { $case: 'taskStatus', taskStatus: status } });
     }
     if (this.finishing) {
       queue.end();
@@ -370,19 +363,8 @@ export class AgentConnection {
     }
 
     const listed = new Set(running.map(({ taskId, attempt }) => `${taskId}#${attempt}`));
-    const result = [...running];
-    for (const request of this.statusBuffer) {
-      if (request.kind?.$case !== 'taskStatus') {
-        continue;
-      }
-      const { taskId, attempt } = request.kind.taskStatus;
-      const key = `${taskId}#${attempt}`;
-      if (!listed.has(key)) {
-        listed.add(key);
-        result.push({ taskId, attempt });
-      }
-    }
-    return result;
+    const buffered = this.statusBuffer.attempts().filter(({ taskId, attempt }) => !listed.has(`${taskId}#${attempt}`));
+    return [...running, ...buffered];
   }
 
   // An arrow property so that setInterval gets the same function every time.
@@ -394,24 +376,6 @@ export class AgentConnection {
   private stopHeartbeat(): void {
     clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
-  }
-
-  private bufferStatuses(requests: ConnectRequest[], atFront = false): void {
-    if (requests.length === 0) {
-      return;
-    }
-    this.statusBuffer = atFront ? [...requests, ...this.statusBuffer] : this.statusBuffer.concat(requests);
-
-    const excess = this.statusBuffer.length - this.statusBufferLimit;
-    if (excess > 0) {
-      // Dropping the oldest keeps the latest state of each attempt, which is
-      // what the server acts on.
-      this.statusBuffer.splice(0, excess);
-      if (this.droppedStatuses === 0) {
-        this.logger.warn({ limit: this.statusBufferLimit }, 'status buffer full while disconnected; dropping the oldest reports');
-      }
-      this.droppedStatuses += excess;
-    }
   }
 
   private sleep(ms: number): Promise<void> {
@@ -427,9 +391,7 @@ export class AgentConnection {
   private stopAfterFatal(error: ClientError): void {
     this.closed = true;
     this.stopHeartbeat();
-    if (this.ownsChannel) {
-      this.channel.close();
-    }
+    this.target.close();
     const message = `server rejected agent ${this.options.agentId}: ${Status[error.code]}: ${error.details}`;
     const fatal = Object.assign(new Error(message, { cause: error }), { code: Status[error.code] });
     this.rejectRegistered(fatal);

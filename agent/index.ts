@@ -4,8 +4,9 @@
  * (runAgent), and the SDK for code that acts as an agent itself
  * (connectAgent). Both use the same connection core, AgentConnection.
  *
- * May import gen/ and server/options.ts (for shared limits), never other
- * server/ modules: the agent is a client of the server's wire protocol only.
+ * May import gen/, server/options.ts (shared limits) and
+ * client/followLeader.ts (the leader trailer key), never other server/
+ * modules: the agent is a client of the server's wire protocol only.
  */
 export type { AgentOptions } from './AgentOptions.js';
 export { runAgent, drain, stopNow } from './runAgent.js';
