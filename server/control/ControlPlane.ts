@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { TaskSpec, TaskState, type Attempt } from '../../gen/machinehub/task/v1/task.js';
 import { MachineStatus, type MachineCapacity } from '../../gen/machinehub/machine/v1/machine.js';
 import { CancelReason, type ConnectResponse, type RunningAttempt } from '../../gen/machinehub/agent/v1/agent.js';
-import { validateDemand, type Scheduler, type Placement } from '../scheduler/index.js';
+import { SchedulerError, validateDemand, type Scheduler, type Placement } from '../scheduler/index.js';
 import type { Store } from '../store/Store.js';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../errors.js';
 import { newTaskId } from './ids.js';
@@ -387,7 +387,10 @@ export class ControlPlane extends EventEmitter {
     return machine;
   }
 
-  /** Adds a machine; it is not schedulable until setStatus(READY). */
+  /**
+   * Adds a machine; it is not schedulable until setStatus(READY). Throws
+   * INVALID_ARGUMENT, changing nothing, when the scheduler rejects the spec.
+   */
   addMachine(id: string, capacity: MachineCapacity, labels: Record<string, string>, declared: boolean): MachineRecord {
     const machine: MachineRecord = {
       id,
@@ -399,8 +402,13 @@ export class ControlPlane extends EventEmitter {
       agentId: '',
       lastHeartbeatTime: undefined,
     };
+    try {
+      this.scheduler.addMachine(toMachineSpec(machine));
+    } catch (error) {
+      if (error instanceof SchedulerError) throw invalidArgument(`machine "${id}": ${error.message}`);
+      throw error;
+    }
     this.machines.set(id, machine);
-    this.scheduler.addMachine(toMachineSpec(machine));
     this.scheduler.setSchedulable(id, false);
     this.store.saveMachine(machine);
     this.emit('machine', machine, false);

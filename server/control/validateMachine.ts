@@ -31,8 +31,11 @@ export function validateMachine(
   }
   const seen = new Set<number>();
   for (const [i, gpu] of capacity.gpus.entries()) {
-    if (!Number.isSafeInteger(gpu.index) || gpu.index < 0) {
-      return invalidArgument(`${prefix}capacity.gpus[${i}].index: ${gpu.index} is negative`);
+    // Allocations are reported per device index, so indexes are exactly 0 to n-1.
+    if (!Number.isSafeInteger(gpu.index) || gpu.index < 0 || gpu.index >= capacity.gpus.length) {
+      return invalidArgument(
+        `${prefix}capacity.gpus[${i}].index: ${gpu.index} is out of range 0 to ${capacity.gpus.length - 1}`,
+      );
     }
     if (seen.has(gpu.index)) {
       return invalidArgument(`${prefix}capacity.gpus[${i}].index: ${gpu.index} appears twice`);

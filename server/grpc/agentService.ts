@@ -35,14 +35,14 @@ export function agentService(
       );
       yield hub.register(register, session);
 
-      const onAbort = () => hub.streamEnded(session, 'stream cancelled by the agent or the network');
+      const onAbort = () => endSafely(hub, session, 'stream cancelled by the agent or the network');
       context.signal.addEventListener('abort', onAbort);
       void readLoop(iterator, session, plane, hub);
       try {
         yield* session.outbound.drain();
       } finally {
         context.signal.removeEventListener('abort', onAbort);
-        hub.streamEnded(session, session.closeReason ?? 'server stopped writing');
+        endSafely(hub, session, session.closeReason ?? 'server stopped writing');
       }
       if (session.closeReason && !context.signal.aborted && !session.cleanEnd) {
         throw new ApiError(Status.UNAVAILABLE, session.closeReason);
@@ -112,7 +112,16 @@ async function readLoop(
     cause = `stream failed: ${(error as Error).message}`;
   }
   if (hub.isCurrent(session) && hub.isDraining(session) && cause === 'the agent closed the stream') session.cleanEnd = true;
-  hub.streamEnded(session, cause);
+  endSafely(hub, session, cause);
+}
+
+/** Ends a session from a callback, where an exception would escape as uncaught and stop the process. */
+function endSafely(hub: AgentHub, session: AgentSession, cause: string): void {
+  try {
+    hub.streamEnded(session, cause);
+  } catch (error) {
+    session.log.error({ err: error }, 'failed to clean up after a stream ended');
+  }
 }
 
 async function handle(request: ConnectRequest, session: AgentSession, plane: ControlPlane, hub: AgentHub): Promise<void> {

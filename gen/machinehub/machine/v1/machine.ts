@@ -90,12 +90,14 @@ export function machineStatusToJSON(object: MachineStatus): string {
 export interface GpuDevice {
   /**
    * Device index as the driver numbers it, the value a task sees in
-   * CUDA_VISIBLE_DEVICES. Unique per machine, 0 or more.
+   * CUDA_VISIBLE_DEVICES. The indexes of a machine's n devices are exactly
+   * 0 to n-1, each once.
    */
   index: number;
   /**
    * Model name, for example "A100" or "V100M32". Tasks may restrict the
-   * models they accept. Empty means unknown.
+   * models they accept. Empty means unknown; the scheduler then matches it
+   * as the model "unknown".
    */
   model: string;
   /**
@@ -111,7 +113,7 @@ export interface MachineCapacity {
   cpuMilli: number;
   /** Allocatable memory in MiB (64 GiB = 65536). Must be 0 or more. */
   memoryMib: number;
-  /** The GPU devices. A CPU-only machine has none. Indexes must be unique. */
+  /** The GPU devices, at most 64. A CPU-only machine has none. */
   gpus: GpuDevice[];
 }
 

@@ -1,0 +1,190 @@
+import type { Demand } from './Demand.ts';
+import type { StateGroup } from './StateGroup.ts';
+
+const NOCPU = process.env.NOCPU === '1';
+/** GPU part of a task type: what one device must offer. */
+interface GpuNeed {
+  readonly gpuCount: number;
+  readonly gpuMilli: number;
+  readonly gpuMemoryMib: number;
+  readonly gpuModels: ReadonlySet<string> | undefined;
+}
+
+interface TaskType {
+  /** Tasks of this type seen, so weights are integers and frag sums exact. */
+  readonly weight: number;
+  readonly cpuMilli: number;
+  readonly memoryMib: number;
+  /** Position in `needs`. */
+  readonly need: number;
+}
+
+/**
+ * Expected GPU fragmentation of a machine state against the mix of task
+ * sizes seen so far, after Fragmentation Gradient Descent (Weng et al.,
+ * "Beware of Fragmentation", USENIX ATC 2023).
+ *
+ * For one task type m, the fragment F(m) is the free GPU share that m cannot
+ * use: all of it when m does not fit the machine at all (CPU, memory, model
+ * or GPU short), otherwise the free share on devices m could not take (a
+ * share task needs a device with at least its share and memory free, a
+ * whole-GPU task needs unused devices). CPU-only types fragment nothing when
+ * they fit and everything when CPU or memory is gone, which is what strands
+ * GPUs. The expected fragmentation is the weighted sum over types, with
+ * weights equal to how often each type was enqueued: an integer in
+ * thousandths of a GPU times task count.
+ */
+export class FragmentationModel {
+  private readonly seen = new Map<string, { demand: Demand; count: number }>();
+  private seenTotal = 0;
+  private snapshotTotal = 0;
+  private types: TaskType[] = [];
+  private needs: GpuNeed[] = [];
+  totalWeight = 0;
+  /** Scratch space returned by `fitWeights`. */
+  private weights = new Float64Array(0);
+  /** Scratch space for `fragmentation`. */
+  private sortedFree = new Int32Array(16);
+  /** Incremented when the weights change; cached fragmentation values of older versions are stale. */
+  version = 0;
+
+  /** Counts one enqueued task towards the task-size mix. */
+  observe(demand: Demand): void {
+    const key = `${demand.cpuMilli};${demand.memoryMib};${demand.gpuCount};${demand.gpuMilli};${demand.gpuMemoryMib};${[...(demand.gpuModels ?? [])].join('|')}`;
+    const entry = this.seen.get(key);
+    if (entry === undefined) this.seen.set(key, { demand, count: 1 });
+    else entry.count++;
+    this.seenTotal++;
+  }
+
+  /**
+   * Takes a new snapshot of the weights once the number of tasks seen has
+   * doubled since the last one. Every snapshot invalidates cached scores, so
+   * refreshing per task would rescore the fleet per task. Returns true when
+   * the weights changed.
+   *
+   * NOTE: between snapshots the weights lag the true mix by up to half of
+   * the tasks seen; a workload whose mix shifts suddenly is scored against
+   * the older mix until the count doubles again.
+   */
+  refreshIfStale(): boolean {
+    if (this.seenTotal === 0 || this.seenTotal < (Number(process.env.RF ?? 2)) * this.snapshotTotal) return false;
+    this.snapshotTotal = this.seenTotal;
+    const needIndex = new Map<string, number>();
+    this.needs = [];
+    this.types = [];
+    this.totalWeight = 0;
+    for (const { demand, count } of this.seen.values()) {
+      const needKey = `${demand.gpuCount};${demand.gpuMilli};${demand.gpuMemoryMib};${[...(demand.gpuModels ?? [])].join('|')}`;
+      let need = needIndex.get(needKey);
+      if (need === undefined) {
+        need = this.needs.length;
+        needIndex.set(needKey, need);
+        this.needs.push({
+          gpuCount: demand.gpuCount,
+          gpuMilli: demand.gpuMilli,
+          gpuMemoryMib: demand.gpuMemoryMib,
+          gpuModels: demand.gpuModels,
+        });
+      }
+      this.types.push({ weight: count, cpuMilli: demand.cpuMilli, memoryMib: demand.memoryMib, need });
+      this.totalWeight += count;
+    }
+    this.version++;
+    return true;
+  }
+
+  /**
+   * Returns, per GPU need, the summed weight of task types whose CPU and
+   * memory fit the given free amounts. The result is scratch space that the
+   * next call overwrites (scoring allocates nothing per call).
+   */
+  fitWeights(freeCpuMilli: number, freeMemoryMib: number): Float64Array {
+    if (this.weights.length !== this.needs.length) this.weights = new Float64Array(this.needs.length);
+    const weights = this.weights;
+    weights.fill(0);
+    const types = this.types;
+    for (let typePosition = 0; typePosition < types.length; typePosition++) {
+      const type = types[typePosition]!;
+      if (NOCPU || (type.cpuMilli <= freeCpuMilli && type.memoryMib <= freeMemoryMib)) weights[type.need]! += type.weight;
+    }
+    return weights;
+  }
+
+  /**
+   * Computes the expected fragmentation of a machine of `group`'s class with
+   * the per-position device state given (positions as in `group`) and the
+   * `fitWeights` of its free CPU and memory, so a state can be scored before
+   * a group for it exists.
+   */
+  fragmentation(group: StateGroup, freeMilli: Int32Array, freeMemory: Float64Array, fitWeights: Float64Array): number {
+    // Free shares sorted descending, so a share need sums a prefix instead of testing every device.
+    const count = freeMilli.length;
+    if (this.sortedFree.length < count) this.sortedFree = new Int32Array(count);
+    const sortedFree = this.sortedFree;
+    let totalFree = 0;
+    let unused = 0;
+    for (let position = 0; position < count; position++) {
+      const free = freeMilli[position]!;
+      totalFree += free;
+      if (free === 1000) unused++;
+      let slot = position;
+      while (slot > 0 && sortedFree[slot - 1]! < free) {
+        sortedFree[slot] = sortedFree[slot - 1]!;
+        slot--;
+      }
+      sortedFree[slot] = free;
+    }
+    if (totalFree === 0) return 0;
+
+    let fragment = totalFree * this.totalWeight;
+    const needs = this.needs;
+    for (let needPosition = 0; needPosition < needs.length; needPosition++) {
+      const weight = fitWeights[needPosition]!;
+      if (weight === 0) continue;
+      const need = needs[needPosition]!;
+      let usable: number;
+      if (need.gpuModels !== undefined || need.gpuMemoryMib > 0) {
+        usable = usableShare(need, group, freeMilli, freeMemory, totalFree);
+      } else if (need.gpuCount > 0) {
+        usable = unused >= need.gpuCount ? 1000 * unused : -1;
+      } else if (need.gpuMilli > 0) {
+        usable = 0;
+        for (let slot = 0; slot < count && sortedFree[slot]! >= need.gpuMilli; slot++) usable += sortedFree[slot]!;
+        if (usable === 0) usable = -1;
+      } else {
+        usable = totalFree;
+      }
+      if (usable > 0) fragment -= weight * usable;
+    }
+    return fragment;
+  }
+}
+
+/** Free share a need with a model list or memory requirement can use, or -1 when it cannot be met. */
+function usableShare(
+  need: GpuNeed,
+  group: StateGroup,
+  freeMilli: Int32Array,
+  freeMemory: Float64Array,
+  totalFree: number,
+): number {
+  if (need.gpuCount === 0 && need.gpuMilli === 0) return totalFree;
+  let usable = 0;
+  let fitting = 0;
+  for (let position = 0; position < freeMilli.length; position++) {
+    if (need.gpuModels !== undefined && !need.gpuModels.has(group.modelAt(position))) continue;
+    const free = freeMilli[position]!;
+    if (need.gpuCount > 0) {
+      if (free === 1000 && group.memoryMibAt(position) >= need.gpuMemoryMib) {
+        usable += 1000;
+        fitting++;
+      }
+    } else if (free >= need.gpuMilli && freeMemory[position]! >= need.gpuMemoryMib) {
+      usable += free;
+      fitting++;
+    }
+  }
+  const enough = need.gpuCount > 0 ? fitting >= need.gpuCount : fitting > 0;
+  return enough ? usable : -1;
+}

@@ -1,0 +1,118 @@
+import type { MachineClass } from './MachineClass.ts';
+import type { MachineState } from './MachineState.ts';
+
+/**
+ * The schedulable machines of one class whose free resources are equal.
+ * The state is immutable: a machine whose allocation changes moves to
+ * another group, so a score computed for a group stays valid while the
+ * group has members. Devices are listed by "position" in a canonical order
+ * (kind, then used share, then used memory), so machines whose devices are
+ * used alike but at different indices share the group. Per-position data is
+ * kept in typed arrays because groups are created on every placement.
+ */
+export class StateGroup {
+  readonly freeCpuMilli: number;
+  readonly freeMemoryMib: number;
+  /**
+   * Device index behind each position on the machine that created the
+   * group. Only used to look up class data (model, memory, kind), which is
+   * equal for every member because positions are sorted by kind first.
+   */
+  readonly deviceIndex: Int32Array;
+  /** Free share per position, 0..1000. */
+  readonly freeMilli: Int32Array;
+  /** Free GPU memory per position, MiB. */
+  readonly freeMemoryMibByDevice: Float64Array;
+  /** Sum of free shares over all devices. */
+  readonly freeGpuMilli: number;
+  /** Devices with nothing allocated, of any model. */
+  readonly unusedDevices: number;
+  /** Largest free share on one device, of any model. */
+  readonly maxFreeMilli: number;
+  /** Machines in this state. A group is dropped from the index when this empties, and never refilled. */
+  readonly members = new Set<MachineState>();
+  /** Expected fragmentation of this state, valid while `fragmentationVersion` matches the model. */
+  fragmentation = 0;
+  fragmentationVersion = -1;
+
+  constructor(
+    /** Creation order; breaks score ties so placement is deterministic. */
+    readonly seq: number,
+    readonly key: string,
+    readonly machineClass: MachineClass,
+    machine: MachineState,
+    canonicalOrder: readonly number[],
+  ) {
+    this.freeCpuMilli = machine.freeCpuMilli;
+    this.freeMemoryMib = machine.freeMemoryMib;
+    const count = canonicalOrder.length;
+    this.deviceIndex = new Int32Array(count);
+    this.freeMilli = new Int32Array(count);
+    this.freeMemoryMibByDevice = new Float64Array(count);
+    let freeGpuMilli = 0;
+    let unusedDevices = 0;
+    let maxFreeMilli = 0;
+    for (let position = 0; position < count; position++) {
+      const index = canonicalOrder[position]!;
+      const freeMilli = 1000 - machine.gpuUsedMilli[index]!;
+      this.deviceIndex[position] = index;
+      this.freeMilli[position] = freeMilli;
+      this.freeMemoryMibByDevice[position] = machineClass.gpuMemoryMib[index]! - machine.gpuUsedMemoryMib[index]!;
+      freeGpuMilli += freeMilli;
+      if (freeMilli === 1000) unusedDevices++;
+      if (freeMilli > maxFreeMilli) maxFreeMilli = freeMilli;
+    }
+    this.freeGpuMilli = freeGpuMilli;
+    this.unusedDevices = unusedDevices;
+    this.maxFreeMilli = maxFreeMilli;
+  }
+
+  get deviceCount(): number {
+    return this.deviceIndex.length;
+  }
+
+  modelAt(position: number): string {
+    return this.machineClass.gpuModels[this.deviceIndex[position]!]!;
+  }
+
+  memoryMibAt(position: number): number {
+    return this.machineClass.gpuMemoryMib[this.deviceIndex[position]!]!;
+  }
+
+  kindAt(position: number): number {
+    return this.machineClass.deviceKinds[this.deviceIndex[position]!]!;
+  }
+
+  /** Any member; groups in the index always have one. */
+  firstMember(): MachineState | undefined {
+    for (const machine of this.members) return machine;
+    return undefined;
+  }
+}
+
+/**
+ * Orders a machine's device indices canonically and builds its state key.
+ * Kept beside `StateGroup` because both must agree on the order.
+ */
+export function stateKeyOf(machine: MachineState): { key: string; canonicalOrder: number[] } {
+  const machineClass = machine.machineClass;
+  const kinds = machineClass.deviceKinds;
+  const usedMilli = machine.gpuUsedMilli;
+  const usedMemory = machine.gpuUsedMemoryMib;
+  const order: number[] = [];
+  for (let index = 0; index < kinds.length; index++) order.push(index);
+  if (order.length > 1) {
+    order.sort(
+      (left, right) =>
+        kinds[left]! - kinds[right]! ||
+        usedMilli[left]! - usedMilli[right]! ||
+        usedMemory[left]! - usedMemory[right]! ||
+        left - right,
+    );
+  }
+  let key = `${machineClass.id}/${machine.freeCpuMilli}/${machine.freeMemoryMib}/`;
+  for (const index of order) {
+    key += `${kinds[index]}.${usedMilli[index]}.${usedMemory[index]},`;
+  }
+  return { key, canonicalOrder: order };
+}

@@ -1,0 +1,62 @@
+import type { MachineState } from './MachineState.ts';
+import { StateGroup, stateKeyOf } from './StateGroup.ts';
+
+/**
+ * Schedulable, unreserved machines grouped by (class, free resources). The
+ * number of groups stays small next to the fleet (on the OpenB trace a few
+ * thousand at most, against 152,300 machines at 100x), so placement cost
+ * follows the number of states, not machines.
+ *
+ * Every group that gains its first member is appended to `activations`.
+ * Each `ShapeIndex` reads that log from its own cursor, so it scores each new
+ * state once instead of rescanning all groups per placement.
+ */
+export class StateIndex {
+  private readonly groups = new Map<string, StateGroup>();
+  private nextSeq = 0;
+  /** Groups in the order they gained their first member; read through `ShapeIndex` cursors. */
+  readonly activations: StateGroup[] = [];
+  /** Incremented when `activations` is cleared, which tells shape indexes to rebuild. */
+  generation = 0;
+
+  get groupCount(): number {
+    return this.groups.size;
+  }
+
+  liveGroups(): IterableIterator<StateGroup> {
+    return this.groups.values();
+  }
+
+  insert(machine: MachineState): void {
+    const { key, canonicalOrder } = stateKeyOf(machine);
+    let group = this.groups.get(key);
+    if (group === undefined) {
+      group = new StateGroup(this.nextSeq++, key, machine.machineClass, machine, canonicalOrder);
+      this.groups.set(key, group);
+      this.activations.push(group);
+      this.compactIfLong();
+    }
+    group.members.add(machine);
+    machine.group = group;
+  }
+
+  remove(machine: MachineState): void {
+    const group = machine.group;
+    if (group === undefined) return;
+    group.members.delete(machine);
+    machine.group = undefined;
+    if (group.members.size === 0) this.groups.delete(group.key);
+  }
+
+  /**
+   * Clears the log once it is much longer than the live group count. Shape
+   * indexes then rebuild from `liveGroups()`, which bounds both the log's
+   * memory and the dead entries left in their heaps.
+   */
+  private compactIfLong(): void {
+    if (this.activations.length > 4 * this.groups.size + 4096) {
+      this.activations.length = 0;
+      this.generation++;
+    }
+  }
+}

@@ -1,0 +1,182 @@
+import { isCpuOnly, type Demand } from './Demand.ts';
+import type { FragmentationModel } from './FragmentationModel.ts';
+import type { MachineClass } from './MachineClass.ts';
+import { matchesConstraints } from './matchesConstraints.ts';
+import type { StateGroup } from './StateGroup.ts';
+import type { PolicyName } from './types.ts';
+
+/**
+ * A feasible placement of one task shape on a state group, with its score.
+ * Candidates compare by `tier`, then `primary`, then `secondary`, then
+ * group age; lower wins.
+ */
+export interface Candidate {
+  readonly group: StateGroup;
+  /** 1 when a CPU-only task would land on a GPU machine, so CPU machines are tried first. */
+  readonly tier: number;
+  /** Policy score: fragmentation growth for fgd, free fraction left for binpack, its negation for spread. */
+  readonly primary: number;
+  /** Tie-break: the binpack score. */
+  readonly secondary: number;
+  /** Device positions in `group` (see `StateGroup`) the task takes. */
+  readonly positions: readonly number[];
+}
+
+export function compareCandidates(left: Candidate, right: Candidate): number {
+  return (
+    left.tier - right.tier ||
+    left.primary - right.primary ||
+    left.secondary - right.secondary ||
+    left.group.seq - right.group.seq
+  );
+}
+
+/**
+ * Tests whether a machine class could hold the demand when empty: labels
+ * match the constraints, capacity covers CPU and memory, and enough devices
+ * have an allowed model and the per-device memory.
+ */
+export function classCanHold(demand: Demand, machineClass: MachineClass): boolean {
+  if (demand.cpuMilli > machineClass.cpuMilli || demand.memoryMib > machineClass.memoryMib) return false;
+  if (!matchesConstraints(machineClass.labels, demand.constraints)) return false;
+  if (isCpuOnly(demand)) return true;
+  let devices = 0;
+  for (let index = 0; index < machineClass.gpuCount; index++) {
+    if (demand.gpuModels !== undefined && !demand.gpuModels.has(machineClass.gpuModels[index]!)) continue;
+    if ((machineClass.gpuMemoryMib[index] ?? 0) < demand.gpuMemoryMib) continue;
+    devices++;
+  }
+  return devices >= Math.max(demand.gpuCount, 1);
+}
+
+/**
+ * Plans the demand on a group whose class can hold it, or returns undefined
+ * when the group's free resources are short. Whole-GPU tasks take unused
+ * devices only, so their device sets never overlap another task's. Share
+ * tasks take one device with enough free share and memory, chosen by the
+ * policy. Rejection allocates nothing, because most calls reject.
+ */
+export function planPlacement(
+  demand: Demand,
+  group: StateGroup,
+  policy: PolicyName,
+  fragmentation: FragmentationModel,
+): Candidate | undefined {
+  if (demand.cpuMilli > group.freeCpuMilli || demand.memoryMib > group.freeMemoryMib) return undefined;
+  if (demand.gpuCount > group.unusedDevices || demand.gpuMilli > group.maxFreeMilli) return undefined;
+  const tier = isCpuOnly(demand) && group.machineClass.hasGpu ? 1 : 0;
+
+  if (demand.gpuCount > 0) {
+    const positions: number[] = [];
+    for (let position = 0; position < group.deviceCount && positions.length < demand.gpuCount; position++) {
+      if (group.freeMilli[position] === 1000 && deviceAllowed(demand, group, position)) positions.push(position);
+    }
+    if (positions.length < demand.gpuCount) return undefined;
+    return scoreChoice(demand, group, policy, fragmentation, positions, tier);
+  }
+
+  if (demand.gpuMilli > 0) {
+    let best: Candidate | undefined;
+    // Walk from the most used device down, so ties go to the fullest device that fits (best fit) and
+    // the emptier ones stay whole for larger tasks.
+    for (let position = group.deviceCount - 1; position >= 0; position--) {
+      if (group.freeMilli[position]! < demand.gpuMilli || group.freeMemoryMibByDevice[position]! < demand.gpuMemoryMib) continue;
+      if (!deviceAllowed(demand, group, position)) continue;
+      // Devices in equal states are adjacent in canonical order; scoring one of them is enough.
+      if (position + 1 < group.deviceCount && sameState(group, position, position + 1)) continue;
+      const candidate = scoreChoice(demand, group, policy, fragmentation, [position], tier);
+      if (best === undefined || compareCandidates(candidate, best) < 0) best = candidate;
+    }
+    return best;
+  }
+
+  return scoreChoice(demand, group, policy, fragmentation, [], tier);
+}
+
+function deviceAllowed(demand: Demand, group: StateGroup, position: number): boolean {
+  if (demand.gpuModels !== undefined && !demand.gpuModels.has(group.modelAt(position))) return false;
+  return demand.gpuCount === 0 || group.memoryMibAt(position) >= demand.gpuMemoryMib;
+}
+
+function sameState(group: StateGroup, left: number, right: number): boolean {
+  return (
+    group.kindAt(left) === group.kindAt(right) &&
+    group.freeMilli[left] === group.freeMilli[right] &&
+    group.freeMemoryMibByDevice[left] === group.freeMemoryMibByDevice[right]
+  );
+}
+
+function scoreChoice(
+  demand: Demand,
+  group: StateGroup,
+  policy: PolicyName,
+  fragmentation: FragmentationModel,
+  positions: readonly number[],
+  tier: number,
+): Candidate {
+  const machineClass = group.machineClass;
+  const shareTaken = demand.gpuCount > 0 ? 1000 : demand.gpuMilli;
+  const freeCpuAfter = group.freeCpuMilli - demand.cpuMilli;
+  const freeMemoryAfter = group.freeMemoryMib - demand.memoryMib;
+  const freeGpuAfter = group.freeGpuMilli - shareTaken * positions.length;
+
+  // Fraction of capacity left free after placing, summed over resources (0 = full, 3 = empty GPU machine).
+  let freeFraction = freeCpuAfter / Math.max(machineClass.cpuMilli, 1) + freeMemoryAfter / Math.max(machineClass.memoryMib, 1);
+  if (machineClass.hasGpu) freeFraction += freeGpuAfter / (1000 * machineClass.gpuCount);
+
+  let primary: number;
+  switch (policy) {
+    case 'binpack':
+      primary = freeFraction;
+      break;
+    case 'spread':
+      primary = -freeFraction;
+      break;
+    case 'fgd':
+      primary = fragmentationGrowth(demand, group, fragmentation, positions, shareTaken, freeCpuAfter, freeMemoryAfter);
+      break;
+  }
+  const mode = process.env.SEC ?? 'sum';
+  const gpuFraction = machineClass.hasGpu ? freeGpuAfter / (1000 * machineClass.gpuCount) : 0;
+  const cpuFraction = freeCpuAfter / Math.max(machineClass.cpuMilli, 1);
+  const secondary = mode === 'bal' ? gpuFraction - cpuFraction : mode === 'gpuonly' ? gpuFraction : mode === 'gpu' ? gpuFraction * 4 + freeFraction : mode === 'seq' ? 0 : mode === 'neg' ? -freeFraction : freeFraction;
+  if (policy === 'fgd' && process.env.BETA) primary = primary / Math.max(fragmentation.totalWeight, 1) + Number(process.env.BETA) * 1000 * (mode === 'gpuonly' ? gpuFraction : freeFraction);
+  if (policy === 'binpack' && process.env.BP === 'gpu') primary = gpuFraction * 4 + freeFraction;
+  return { group, tier, primary, secondary, positions };
+}
+
+/** Scratch arrays for the state after a placement; scoring is synchronous, so one pair serves all calls. */
+let scratchMilli = new Int32Array(16);
+let scratchMemory = new Float64Array(16);
+
+function fragmentationGrowth(
+  demand: Demand,
+  group: StateGroup,
+  fragmentation: FragmentationModel,
+  positions: readonly number[],
+  shareTaken: number,
+  freeCpuAfter: number,
+  freeMemoryAfter: number,
+): number {
+  if (!group.machineClass.hasGpu) return 0;
+  if (group.fragmentationVersion !== fragmentation.version) {
+    const weights = fragmentation.fitWeights(group.freeCpuMilli, group.freeMemoryMib);
+    group.fragmentation = fragmentation.fragmentation(group, group.freeMilli, group.freeMemoryMibByDevice, weights);
+    group.fragmentationVersion = fragmentation.version;
+  }
+
+  const count = group.deviceCount;
+  if (scratchMilli.length !== count) {
+    scratchMilli = new Int32Array(count);
+    scratchMemory = new Float64Array(count);
+  }
+  scratchMilli.set(group.freeMilli);
+  scratchMemory.set(group.freeMemoryMibByDevice);
+  for (const position of positions) {
+    scratchMilli[position] = scratchMilli[position]! - shareTaken;
+    scratchMemory[position] = scratchMemory[position]! - demand.gpuMemoryMib;
+  }
+  const weights = fragmentation.fitWeights(freeCpuAfter, freeMemoryAfter);
+  const after = fragmentation.fragmentation(group, scratchMilli, scratchMemory, weights);
+  return after - group.fragmentation;
+}
