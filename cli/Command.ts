@@ -1,4 +1,5 @@
 import type { ParseArgsConfig } from 'node:util';
+import type { CallOptions } from 'nice-grpc';
 import type { MachinehubClient } from '../client/index.js';
 
 /** Parsed option values, keyed by long option name. */
@@ -12,6 +13,8 @@ export interface CommandContext {
   json: boolean;
   /** Client of `server`, created on first use and closed when the command ends. */
   client(): MachinehubClient;
+  /** Options for one unary call: a signal that aborts it after the request timeout. */
+  requestOptions(): CallOptions;
   /** Writes one line to standard output. */
   print(line: string): void;
 }

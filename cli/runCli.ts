@@ -2,11 +2,18 @@ import { parseArgs } from 'node:util';
 import { createMachinehubClient, type MachinehubClient } from '../client/index.js';
 import { COMMANDS } from './commands/index.js';
 import type { Command, CommandContext, OptionValues } from './Command.js';
-import { describeError, EXIT_USAGE } from './describeError.js';
+import { describeError, EXIT_FAILURE, EXIT_USAGE } from './describeError.js';
 import { UsageError } from './UsageError.js';
 
 /** Server address used when neither --server nor MACHINEHUB_SERVER is set. */
 export const DEFAULT_SERVER = '127.0.0.1:50051';
+
+/**
+ * Default time one unary call may take, ms; MACHINEHUB_REQUEST_TIMEOUT_MS
+ * overrides it. A refused connection fails at once, and this bounds a server
+ * that accepts the connection but does not respond.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 const GLOBAL_OPTIONS = {
   server: { type: 'string' },
@@ -17,7 +24,11 @@ const GLOBAL_OPTIONS = {
 const GLOBAL_HELP = `Global options:
   --server ADDR   host:port of the machinehub server (default: $MACHINEHUB_SERVER, else ${DEFAULT_SERVER})
   --json          print one JSON document instead of a table (watch: one JSON object per line)
-  -h, --help      show help for the command`;
+  -h, --help      show help for the command
+
+Environment:
+  MACHINEHUB_SERVER               default for --server
+  MACHINEHUB_REQUEST_TIMEOUT_MS   time one request may take, ms (default ${DEFAULT_REQUEST_TIMEOUT_MS})`;
 
 /** Output streams of the CLI; tests and embedders may replace the process streams. */
 export interface CliStreams {
@@ -39,6 +50,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
   let commandName = '';
   let server = env['MACHINEHUB_SERVER'] || DEFAULT_SERVER;
   let client: MachinehubClient | undefined;
+  let requestTimedOut = false;
+  const requestTimeoutMs = parseRequestTimeout(env['MACHINEHUB_REQUEST_TIMEOUT_MS']);
 
   try {
     const selection = selectCommand(argv);
@@ -63,18 +76,33 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
         client ??= createMachinehubClient(server);
         return client;
       },
+      requestOptions: () => {
+        const signal = AbortSignal.timeout(requestTimeoutMs);
+        signal.addEventListener('abort', () => (requestTimedOut = true), { once: true });
+        return { signal };
+      },
       print: (line) => streams.stdout(`${line}\n`),
     };
     await command.run(context, values, positionals);
     return 0;
   } catch (error) {
-    const { message, exitCode } = describeError(error, server);
+    // nice-grpc rejects with the signal's reason (abort-controller-x 0.5): a TimeoutError from AbortSignal.timeout.
+    const timedOut = requestTimedOut && error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+    const { message, exitCode } = timedOut
+      ? { message: `no response from server ${server} within ${requestTimeoutMs} ms (DEADLINE_EXCEEDED)`, exitCode: EXIT_FAILURE }
+      : describeError(error, server);
     const prefix = commandName === '' ? 'machinehub' : `machinehub: ${commandName}`;
     streams.stderr(`${prefix}: ${message}\n`);
     return exitCode;
   } finally {
     client?.close();
   }
+}
+
+/** Returns the request timeout from the environment, or the default when it is unset or invalid. */
+function parseRequestTimeout(text: string | undefined): number {
+  const value = Number(text);
+  return text !== undefined && Number.isSafeInteger(value) && value > 0 ? value : DEFAULT_REQUEST_TIMEOUT_MS;
 }
 
 interface CommandSelection {

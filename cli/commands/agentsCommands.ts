@@ -11,7 +11,7 @@ const list: Command = {
   options: {},
   async run(context, _values, positionals) {
     rejectExtraPositionals(positionals, 0);
-    const response = await context.client().agents.listAgents({});
+    const response = await context.client().agents.listAgents({}, context.requestOptions());
     if (context.json) {
       // An explicit array, even when empty, so scripts can iterate without a null check.
       context.print(JSON.stringify({ agents: response.agents.map((agent) => Agent.toJSON(agent)) }, null, 2));
@@ -54,7 +54,7 @@ Sends MESSAGE (as UTF-8 bytes) to a connected agent and prints the message id.
       topic: stringOption(values, 'topic') ?? '',
       payload: Buffer.from(message, 'utf8'),
       from: stringOption(values, 'from') ?? '',
-    });
+    }, context.requestOptions());
     if (context.json) {
       context.print(JSON.stringify(SendAgentMessageResponse.toJSON(response), null, 2));
       return;

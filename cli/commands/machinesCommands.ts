@@ -37,7 +37,7 @@ Lists machines ordered by id. CPU, MEMORY and GPU show allocated/capacity.
     const machines: Machine[] = [];
     let pageToken = '';
     do {
-      const page = await context.client().machines.listMachines({ statuses, pageSize: LIST_PAGE_SIZE, pageToken });
+      const page = await context.client().machines.listMachines({ statuses, pageSize: LIST_PAGE_SIZE, pageToken }, context.requestOptions());
       machines.push(...page.machines);
       pageToken = page.nextPageToken;
     } while (pageToken !== '');
@@ -63,7 +63,7 @@ const get: Command = {
   async run(context, _values, positionals) {
     const id = requiredPositional(positionals, 0, 'MACHINE_ID');
     rejectExtraPositionals(positionals, 1);
-    const response = await context.client().machines.getMachine({ id });
+    const response = await context.client().machines.getMachine({ id }, context.requestOptions());
     if (context.json) {
       context.print(JSON.stringify(GetMachineResponse.toJSON(response), null, 2));
       return;
@@ -90,7 +90,7 @@ deadline; then the agent cancels them and leaves.
     const deadline = stringOption(values, 'deadline');
     const deadlineSeconds = deadline === undefined ? 0 : parseWholeNumber('deadline', deadline, 'seconds', 1, MAX_DEADLINE_SECONDS);
 
-    const response = await context.client().machines.drainMachine({ id, deadlineSeconds });
+    const response = await context.client().machines.drainMachine({ id, deadlineSeconds }, context.requestOptions());
     if (context.json) {
       context.print(JSON.stringify(DrainMachineResponse.toJSON(response), null, 2));
       return;
@@ -117,7 +117,7 @@ ${CAPACITY_HELP}
       id,
       capacity: buildMachineCapacity(values),
       labels: parseKeyValues('label', stringListOption(values, 'label')),
-    });
+    }, context.requestOptions());
     if (context.json) {
       context.print(JSON.stringify(RegisterMachineResponse.toJSON(response), null, 2));
       return;
@@ -137,7 +137,7 @@ attempts), and its agent, if connected, is told to stop them.`,
   async run(context, _values, positionals) {
     const id = requiredPositional(positionals, 0, 'MACHINE_ID');
     rejectExtraPositionals(positionals, 1);
-    const response = await context.client().machines.removeMachine({ id });
+    const response = await context.client().machines.removeMachine({ id }, context.requestOptions());
     if (context.json) {
       context.print(JSON.stringify(RemoveMachineResponse.toJSON(response), null, 2));
       return;

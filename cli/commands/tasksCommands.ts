@@ -64,7 +64,7 @@ Task:
   },
   async run(context, values, positionals) {
     const spec = await buildTaskSpec(values, positionals);
-    const response = await context.client().tasks.submitTasks({ tasks: [spec] });
+    const response = await context.client().tasks.submitTasks({ tasks: [spec] }, context.requestOptions());
     if (context.json) {
       context.print(JSON.stringify(SubmitTasksResponse.toJSON(response), null, 2));
       return;
@@ -93,7 +93,7 @@ Lists tasks in submission order.
     const tasks: Task[] = [];
     let pageToken = '';
     do {
-      const page = await context.client().tasks.listTasks({ state, pageSize: LIST_PAGE_SIZE, pageToken });
+      const page = await context.client().tasks.listTasks({ state, pageSize: LIST_PAGE_SIZE, pageToken }, context.requestOptions());
       tasks.push(...page.tasks);
       pageToken = page.nextPageToken;
     } while (pageToken !== '');
@@ -121,7 +121,7 @@ Shows a task's spec, state, reason, attempts history and output tail.`,
   async run(context, _values, positionals) {
     const id = requiredPositional(positionals, 0, 'TASK_ID');
     rejectExtraPositionals(positionals, 1);
-    const response = await context.client().tasks.getTask({ id });
+    const response = await context.client().tasks.getTask({ id }, context.requestOptions());
     if (context.json) {
       context.print(JSON.stringify(GetTaskResponse.toJSON(response), null, 2));
       return;
@@ -144,7 +144,7 @@ finished task changes nothing.`,
   async run(context, _values, positionals) {
     const id = requiredPositional(positionals, 0, 'TASK_ID');
     rejectExtraPositionals(positionals, 1);
-    const response = await context.client().tasks.cancelTask({ id });
+    const response = await context.client().tasks.cancelTask({ id }, context.requestOptions());
     if (context.json) {
       context.print(JSON.stringify(CancelTaskResponse.toJSON(response), null, 2));
       return;

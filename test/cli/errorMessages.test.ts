@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startServer } from '../../server/index.js';
 import { runMachinehub } from './runMachinehub.js';
@@ -73,5 +74,23 @@ describe('CLI errors', () => {
 
     expect(result.exitCode).toBe(1);
     expect(expectOneErrorLine(result)).toMatch(new RegExp(`^machinehub: tasks list: cannot reach server ${address}: .*\\(UNAVAILABLE\\)$`));
+  });
+});
+
+describe('CLI request timeout', () => {
+  test('silent server times out', async () => {
+    // A TCP listener that never speaks HTTP/2, so the call gets no response.
+    const silent = net.createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const address = `127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+
+    try {
+      const result = await runMachinehub(address, ['tasks', 'list'], 15_000, { MACHINEHUB_REQUEST_TIMEOUT_MS: '1000' });
+
+      expect(result.exitCode).toBe(1);
+      expect(expectOneErrorLine(result)).toBe(`machinehub: tasks list: no response from server ${address} within 1000 ms (DEADLINE_EXCEEDED)`);
+    } finally {
+      silent.close();
+    }
   });
 });

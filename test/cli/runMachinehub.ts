@@ -14,12 +14,12 @@ export interface CliResult {
 /**
  * Runs `node bin/machinehub.js ARGS` against `server` and collects its
  * output. Kills the child after `timeoutMs`, so a hung command fails the test
- * instead of stalling the suite.
+ * instead of stalling the suite. `env` adds environment variables.
  */
-export function runMachinehub(server: string, args: string[], timeoutMs = 30_000): Promise<CliResult> {
+export function runMachinehub(server: string, args: string[], timeoutMs = 30_000, env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN_PATH, ...args], {
-      env: { ...process.env, MACHINEHUB_SERVER: server },
+      env: { ...process.env, MACHINEHUB_SERVER: server, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
