@@ -1,7 +1,6 @@
 import type { Demand } from './Demand.ts';
 import type { StateGroup } from './StateGroup.ts';
 
-const NOCPU = process.env.NOCPU === '1';
 /** GPU part of a task type: what one device must offer. */
 interface GpuNeed {
   readonly gpuCount: number;
@@ -25,10 +24,10 @@ interface TaskType {
  * "Beware of Fragmentation", USENIX ATC 2023).
  *
  * For one task type m, the fragment F(m) is the free GPU share that m cannot
- * use: all of it when m does not fit the machine at all (CPU, memory, model
- * or GPU short), otherwise the free share on devices m could not take (a
- * share task needs a device with at least its share and memory free, a
- * whole-GPU task needs unused devices). CPU-only types fragment nothing when
+ * use. When m does not fit the machine at all (CPU, memory, model or GPU
+ * short), that is all of it. Otherwise it is the free share on devices m
+ * could not take: a share task needs a device with at least its share and
+ * memory free, and a whole-GPU task needs unused devices. CPU-only types fragment nothing when
  * they fit and everything when CPU or memory is gone, which is what strands
  * GPUs. The expected fragmentation is the weighted sum over types, with
  * weights equal to how often each type was enqueued: an integer in
@@ -40,6 +39,7 @@ export class FragmentationModel {
   private snapshotTotal = 0;
   private types: TaskType[] = [];
   private needs: GpuNeed[] = [];
+  /** Sum of all type weights: the number of tasks in the current snapshot. */
   totalWeight = 0;
   /** Scratch space returned by `fitWeights`. */
   private weights = new Float64Array(0);
@@ -64,11 +64,11 @@ export class FragmentationModel {
    * the weights changed.
    *
    * NOTE: between snapshots the weights lag the true mix by up to half of
-   * the tasks seen; a workload whose mix shifts suddenly is scored against
+   * the tasks seen. A workload whose mix shifts suddenly is scored against
    * the older mix until the count doubles again.
    */
   refreshIfStale(): boolean {
-    if (this.seenTotal === 0 || this.seenTotal < (Number(process.env.RF ?? 2)) * this.snapshotTotal) return false;
+    if (this.seenTotal === 0 || this.seenTotal < 2 * this.snapshotTotal) return false;
     this.snapshotTotal = this.seenTotal;
     const needIndex = new Map<string, number>();
     this.needs = [];
@@ -106,16 +106,16 @@ export class FragmentationModel {
     const types = this.types;
     for (let typePosition = 0; typePosition < types.length; typePosition++) {
       const type = types[typePosition]!;
-      if (NOCPU || (type.cpuMilli <= freeCpuMilli && type.memoryMib <= freeMemoryMib)) weights[type.need]! += type.weight;
+      if (type.cpuMilli <= freeCpuMilli && type.memoryMib <= freeMemoryMib) weights[type.need]! += type.weight;
     }
     return weights;
   }
 
   /**
-   * Computes the expected fragmentation of a machine of `group`'s class with
-   * the per-position device state given (positions as in `group`) and the
-   * `fitWeights` of its free CPU and memory, so a state can be scored before
-   * a group for it exists.
+   * Computes the expected fragmentation of a machine of `group`'s class in
+   * the given device state (positions as in `group`), with `fitWeights` of
+   * its free CPU and memory. Taking the state apart from the group lets a
+   * state be scored before a group for it exists.
    */
   fragmentation(group: StateGroup, freeMilli: Int32Array, freeMemory: Float64Array, fitWeights: Float64Array): number {
     // Free shares sorted descending, so a share need sums a prefix instead of testing every device.

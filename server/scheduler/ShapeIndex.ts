@@ -10,7 +10,8 @@ import type { StateIndex } from './StateIndex.ts';
  * kept in a heap of scored state groups. A group's state never changes, so
  * its score stays valid until the group empties; empty groups are popped
  * lazily when they reach the top. New groups come from the index's
- * activation log, so each (shape, group) pair is scored at most once.
+ * activation log, so a (shape, group) pair is scored again only after the
+ * index compacts its log or the fgd weights change.
  */
 export class ShapeIndex {
   private readonly heap = new MinHeap<Candidate>(compareCandidates);
