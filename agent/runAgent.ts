@@ -25,6 +25,9 @@ const activeSessions = new Set<AgentSession>();
  *   groups and exits the process with status 130 at once.
  */
 export async function runAgent(options: AgentOptions, signal?: AbortSignal): Promise<void> {
+  if (options.server.trim() === '') {
+    throw new Error('missing server address: set AgentOptions.server to host:port, for example 127.0.0.1:50051');
+  }
   const logger = createAgentLogger(options.logLevel);
   const agentId = options.agentId ?? os.hostname();
   const machineId = options.machineId ?? agentId;
