@@ -21,8 +21,10 @@ const activeSessions = new Set<AgentSession>();
  *   the agent, as does calling drain(). To exit at once (a second SIGINT),
  *   call stopNow(), which kills the tasks' process groups, and then exit.
  * - Without `signal`, runAgent installs handlers itself while it runs:
- *   SIGTERM or SIGINT drains, and a second SIGINT kills the tasks' process
- *   groups and exits the process with status 130 at once.
+ *   SIGTERM drains; SIGINT kills the tasks' process groups and exits with
+ *   status 130 at once, without a drain, so the server treats the machine as
+ *   lost and places its tasks again. This follows Nomad, whose agents leave
+ *   gracefully on an interrupt only when asked to.
  */
 export async function runAgent(options: AgentOptions, signal?: AbortSignal): Promise<void> {
   if (options.server.trim() === '') {
@@ -93,15 +95,8 @@ export function stopNow(): void {
 }
 
 function installSignalHandlers(session: AgentSession, drainSession: () => void): () => void {
-  let interrupts = 0;
-
   const onSigterm = (): void => drainSession();
   const onSigint = (): void => {
-    interrupts += 1;
-    if (interrupts === 1) {
-      drainSession();
-      return;
-    }
     void session.close();
     process.exit(130);
   };

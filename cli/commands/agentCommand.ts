@@ -12,9 +12,10 @@ export const agentCommand: Command = {
   help: `Usage: machinehub agent --server ADDR [options]
 
 Registers this machine with the server and runs the tasks assigned to it,
-reconnecting when the link fails. SIGTERM or SIGINT drains: no new tasks,
-running tasks may finish, then the agent leaves. A second SIGINT stops the
-tasks and exits at once. Capacity options override what the agent detects.
+reconnecting when the link fails. SIGTERM drains: no new tasks, running
+tasks may finish, then the agent leaves. SIGINT (Ctrl-C) stops the tasks
+and exits at once; the server then places them again elsewhere. Capacity
+options override what the agent detects.
 
   --id ID               agent id (default: the host name)
   --machine-id ID       machine the agent serves (default: the agent id)

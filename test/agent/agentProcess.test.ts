@@ -102,7 +102,7 @@ describe('agent process', () => {
     expect(messages.some((line) => line.msg === 'drained')).toBe(true);
   });
 
-  it('second SIGINT exits at once', async () => {
+  it('SIGINT exits at once', async () => {
     const { tasks, agent, exited } = await startFleet('sigint-agent');
     const pidFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'machinehub-agent-')), 'pid');
     await tasks.submitTasks({ tasks: [shellTask('stubborn', `trap "" TERM INT; sleep 60 & echo $! > ${pidFile}; wait`)] });
@@ -111,16 +111,12 @@ describe('agent process', () => {
       return text.endsWith('\n') ? Number.parseInt(text, 10) : undefined;
     });
 
-    agent.kill('SIGINT');
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(agent.exitCode).toBeNull();
-
-    const secondTime = Date.now();
+    const interruptedAt = Date.now();
     agent.kill('SIGINT');
     const exit = await exited;
 
     expect(exit.code).toBe(130);
-    expect(Date.now() - secondTime).toBeLessThan(2_000);
+    expect(Date.now() - interruptedAt).toBeLessThan(2_000);
     await waitFor('task process group killed', () => !isRunning(sleepPid), 2_000);
   });
 });

@@ -153,9 +153,11 @@ export interface RegisterAgent {
   /** Labels of the machine. */
   labels: { [key: string]: string };
   /**
-   * Attempts still running on this agent from before a reconnect. The server
-   * adopts those it still assigns to this machine and answers CancelTask for
-   * the rest.
+   * Attempts from before a reconnect that are still running, or whose final
+   * TaskStatus the agent has not delivered yet. The server adopts those it
+   * still assigns to this machine and answers CancelTask for the rest; an
+   * attempt it assigned here that is missing from this list is ended as lost
+   * and placed again.
    */
   running: RunningAttempt[];
   /** Protocol version the agent speaks. This file describes version 1. */
