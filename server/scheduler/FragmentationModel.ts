@@ -41,8 +41,9 @@ export class FragmentationModel {
   private needs: GpuNeed[] = [];
   /** Sum of all type weights: the number of tasks in the current snapshot. */
   totalWeight = 0;
-  /** Scratch space returned by `fitWeights`. */
-  private weights = new Float64Array(0);
+  /** Scratch buffers returned by `fitWeights`. */
+  private weightsAfter = new Float64Array(0);
+  private weightsBefore = new Float64Array(0);
   /** Scratch space for `fragmentation`. */
   private sortedFree = new Int32Array(16);
   /** Incremented when the weights change; cached fragmentation values of older versions are stale. */
@@ -90,23 +91,30 @@ export class FragmentationModel {
       this.types.push({ weight: count, cpuMilli: demand.cpuMilli, memoryMib: demand.memoryMib, need });
       this.totalWeight += count;
     }
+    // Ascending CPU lets `fitWeights` stop at the first type that needs more CPU than is free.
+    this.types.sort((left, right) => left.cpuMilli - right.cpuMilli);
     this.version++;
     return true;
   }
 
   /**
    * Returns, per GPU need, the summed weight of task types whose CPU and
-   * memory fit the given free amounts. The result is scratch space that the
-   * next call overwrites (scoring allocates nothing per call).
+   * memory fit the given free amounts. The result is one of two scratch
+   * buffers (`after` by default) that the next call for the same buffer
+   * overwrites, so scoring allocates nothing per call.
    */
-  fitWeights(freeCpuMilli: number, freeMemoryMib: number): Float64Array {
-    if (this.weights.length !== this.needs.length) this.weights = new Float64Array(this.needs.length);
-    const weights = this.weights;
+  fitWeights(freeCpuMilli: number, freeMemoryMib: number, buffer: 'before' | 'after' = 'after'): Float64Array {
+    if (this.weightsAfter.length !== this.needs.length) {
+      this.weightsAfter = new Float64Array(this.needs.length);
+      this.weightsBefore = new Float64Array(this.needs.length);
+    }
+    const weights = buffer === 'after' ? this.weightsAfter : this.weightsBefore;
     weights.fill(0);
     const types = this.types;
     for (let typePosition = 0; typePosition < types.length; typePosition++) {
       const type = types[typePosition]!;
-      if (type.cpuMilli <= freeCpuMilli && type.memoryMib <= freeMemoryMib) weights[type.need]! += type.weight;
+      if (type.cpuMilli > freeCpuMilli) break;
+      if (type.memoryMib <= freeMemoryMib) weights[type.need]! += type.weight;
     }
     return weights;
   }

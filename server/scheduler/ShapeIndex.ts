@@ -51,6 +51,10 @@ export class ShapeIndex {
   }
 
   private consider(group: StateGroup, fragmentation: FragmentationModel): void {
+    // Most new groups are too full for a given shape; these checks reject them before any scoring.
+    const demand = this.demand;
+    if (demand.cpuMilli > group.freeCpuMilli || demand.memoryMib > group.freeMemoryMib) return;
+    if (demand.gpuCount > group.unusedDevices || demand.gpuMilli > group.maxFreeMilli) return;
     if (group.members.size === 0) return;
     const classId = group.machineClass.id;
     let fits = this.classFit[classId];

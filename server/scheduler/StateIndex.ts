@@ -54,7 +54,7 @@ export class StateIndex {
    * memory and the dead entries left in their heaps.
    */
   private compactIfLong(): void {
-    if (this.activations.length > 4 * this.groups.size + 4096) {
+    if (this.activations.length > 16 * this.groups.size + 65_536) {
       this.activations.length = 0;
       this.generation++;
     }

@@ -65,6 +65,11 @@ export function planPlacement(
   if (demand.cpuMilli > group.freeCpuMilli || demand.memoryMib > group.freeMemoryMib) return undefined;
   if (demand.gpuCount > group.unusedDevices || demand.gpuMilli > group.maxFreeMilli) return undefined;
   const tier = isCpuOnly(demand) && group.machineClass.hasGpu ? 1 : 0;
+  // Every device choice on one group leaves the same CPU and memory, so the fit weights are shared.
+  const weightsAfter =
+    policy === 'fgd' && group.machineClass.hasGpu
+      ? fragmentation.fitWeights(group.freeCpuMilli - demand.cpuMilli, group.freeMemoryMib - demand.memoryMib)
+      : undefined;
 
   if (demand.gpuCount > 0) {
     const positions: number[] = [];
@@ -72,7 +77,7 @@ export function planPlacement(
       if (group.freeMilli[position] === 1000 && deviceAllowed(demand, group, position)) positions.push(position);
     }
     if (positions.length < demand.gpuCount) return undefined;
-    return scoreChoice(demand, group, policy, fragmentation, positions, tier);
+    return scoreChoice(demand, group, policy, fragmentation, weightsAfter, positions, tier);
   }
 
   if (demand.gpuMilli > 0) {
@@ -84,14 +89,16 @@ export function planPlacement(
       if (!deviceAllowed(demand, group, position)) continue;
       // Devices in equal states are adjacent in canonical order; scoring one of them is enough.
       if (position + 1 < group.deviceCount && sameState(group, position, position + 1)) continue;
-      const candidate = scoreChoice(demand, group, policy, fragmentation, [position], tier);
+      const candidate = scoreChoice(demand, group, policy, fragmentation, weightsAfter, position, tier);
       if (best === undefined || compareCandidates(candidate, best) < 0) best = candidate;
     }
     return best;
   }
 
-  return scoreChoice(demand, group, policy, fragmentation, [], tier);
+  return scoreChoice(demand, group, policy, fragmentation, weightsAfter, NO_DEVICES, tier);
 }
+
+const NO_DEVICES: readonly number[] = [];
 
 function deviceAllowed(demand: Demand, group: StateGroup, position: number): boolean {
   if (demand.gpuModels !== undefined && !demand.gpuModels.has(group.modelAt(position))) return false;
@@ -111,9 +118,12 @@ function scoreChoice(
   group: StateGroup,
   policy: PolicyName,
   fragmentation: FragmentationModel,
-  positions: readonly number[],
+  weightsAfter: Float64Array | undefined,
+  /** Whole-GPU positions, or the one position of a share. */
+  devices: readonly number[] | number,
   tier: number,
 ): Candidate {
+  const positions = typeof devices === 'number' ? [devices] : devices;
   const machineClass = group.machineClass;
   const shareTaken = demand.gpuCount > 0 ? 1000 : demand.gpuMilli;
   const freeCpuAfter = group.freeCpuMilli - demand.cpuMilli;
@@ -134,7 +144,7 @@ function scoreChoice(
       primary = -freeFraction;
       break;
     case 'fgd': {
-      const growth = fragmentationGrowth(demand, group, fragmentation, positions, shareTaken, freeCpuAfter, freeMemoryAfter);
+      const growth = weightsAfter === undefined ? 0 : fragmentationGrowth(demand, group, fragmentation, weightsAfter, positions, shareTaken);
       primary = growth / Math.max(fragmentation.totalWeight, 1) + FGD_PACKING_MILLI * sumFreeFraction(group, freeCpuAfter, freeMemoryAfter, freeGpuAfter);
       break;
     }
@@ -171,15 +181,14 @@ function fragmentationGrowth(
   demand: Demand,
   group: StateGroup,
   fragmentation: FragmentationModel,
+  weightsAfter: Float64Array,
   positions: readonly number[],
   shareTaken: number,
-  freeCpuAfter: number,
-  freeMemoryAfter: number,
 ): number {
-  if (!group.machineClass.hasGpu) return 0;
   if (group.fragmentationVersion !== fragmentation.version) {
-    const weights = fragmentation.fitWeights(group.freeCpuMilli, group.freeMemoryMib);
-    group.fragmentation = fragmentation.fragmentation(group, group.freeMilli, group.freeMemoryMibByDevice, weights);
+    // A separate weights buffer, because `weightsAfter` is the model's shared scratch space.
+    const weightsBefore = fragmentation.fitWeights(group.freeCpuMilli, group.freeMemoryMib, 'before');
+    group.fragmentation = fragmentation.fragmentation(group, group.freeMilli, group.freeMemoryMibByDevice, weightsBefore);
     group.fragmentationVersion = fragmentation.version;
   }
 
@@ -194,7 +203,6 @@ function fragmentationGrowth(
     scratchMilli[position] = scratchMilli[position]! - shareTaken;
     scratchMemory[position] = scratchMemory[position]! - demand.gpuMemoryMib;
   }
-  const weights = fragmentation.fitWeights(freeCpuAfter, freeMemoryAfter);
-  const after = fragmentation.fragmentation(group, scratchMilli, scratchMemory, weights);
+  const after = fragmentation.fragmentation(group, scratchMilli, scratchMemory, weightsAfter);
   return after - group.fragmentation;
 }
