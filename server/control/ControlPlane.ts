@@ -241,12 +241,35 @@ export class ControlPlane extends EventEmitter {
       { taskId: task.id, attempt: task.attempt, machineId: placement.machineId, gpuIndices: placement.gpuIndices },
       'task placed',
     );
-    this.links.get(placement.machineId)?.sendControl({
+    this.sendAssignmentWhenDurable(task, {
       kind: {
         $case: 'assignTask',
         assignTask: { taskId: task.id, attempt: task.attempt, spec: task.spec, gpuIndices: task.gpuIndices, assignedTime: now },
       },
     });
+  }
+
+  /**
+   * Sends an assignment once the commit that records it is durable. Sent
+   * earlier, a crash before that commit would restore the task as QUEUED
+   * while an agent runs the attempt, and the next placement would hand out
+   * the same attempt number a second time. A cancel requested meanwhile was
+   * sent before the assignment, so it is sent again after it.
+   */
+  private sendAssignmentWhenDurable(task: TaskRecord, message: ConnectResponse): void {
+    const { attempt, machineId } = task;
+    this.store.flush().then(
+      () => {
+        const current = task.attempt === attempt && task.machineId === machineId && task.state === TaskState.TASK_STATE_ASSIGNED;
+        if (!current) return;
+        this.links.get(machineId)?.sendControl(message);
+        if (task.cancelRequested) this.sendCancel(task, CancelReason.CANCEL_REASON_CLIENT);
+      },
+      (error: unknown) => {
+        this.log.warn({ err: error, taskId: task.id, attempt, machineId }, 'commit of an assignment failed, sending it after the retried commit');
+        this.sendAssignmentWhenDurable(task, message);
+      },
+    );
   }
 
   /** Moves tasks whose retry backoff has passed back into the queue. Called by the lease timer. */
