@@ -64,7 +64,7 @@ log('');
 log('### Placement speed');
 log('');
 log(`All ${tasks.length} tasks of openb_pod_list_default.csv submitted at once on the ${allMachines.length} OpenB machines, copied 1x to ${scales.at(-1)}x.`);
-log('Scheduler: default policy (fgd), one `schedule()` pass, median of 3 fresh runs; p99 from timing `schedule(1)` calls.');
+log('Scheduler: default policy (fgd), one `schedule()` pass, median of 3 fresh runs after 2 untimed warm-up runs; p99 from timing `schedule(1)` calls.');
 log('First-fit: naive scan over all machines per task, in trace order, every task timed.');
 log('');
 log('| fleet | machines | scheduler placements | scheduler placements/s | scheduler p99 per decision | first-fit placements | first-fit placements/s | first-fit p99 per decision |');
@@ -72,7 +72,7 @@ log('|---|---|---|---|---|---|---|---|');
 const speeds = new Map<number, SpeedResult>();
 for (const scale of scales) {
   const machines = replicate(allMachines, scale);
-  const scheduler = measureScheduler(machines, tasks, quick ? 1 : 3);
+  const scheduler = measureScheduler(machines, tasks, quick ? 1 : 3, quick ? 1 : 2);
   const baseline = measureFirstFit(machines, tasks, tasks.length);
   speeds.set(scale, scheduler);
   log(

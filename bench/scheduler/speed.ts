@@ -13,11 +13,14 @@ export interface SpeedResult {
 
 /**
  * Submits every task at once and times `schedule()`. Throughput is the
- * median of `runs` fresh passes. The p99 comes from a separate run that calls
+ * median of `runs` fresh passes, after `warmups` untimed passes that let the
+ * JIT compile the hot paths. The p99 comes from a separate run that calls
  * `schedule(1)` until nothing more places, timing each call, so one call is
  * one placement decision (the last call decides every task left).
  */
-export function measureScheduler(machines: readonly MachineSpec[], tasks: readonly TaskDemand[], runs: number): SpeedResult {
+export function measureScheduler(machines: readonly MachineSpec[], tasks: readonly TaskDemand[], runs: number, warmups: number): SpeedResult {
+  for (let warmup = 0; warmup < warmups; warmup++) build(machines, tasks).schedule();
+
   const rates: number[] = [];
   let placements = 0;
   for (let run = 0; run < runs; run++) {

@@ -125,7 +125,7 @@ export class FragmentationModel {
    * its free CPU and memory. Taking the state apart from the group lets a
    * state be scored before a group for it exists.
    */
-  fragmentation(group: StateGroup, freeMilli: Int32Array, freeMemory: Float64Array, fitWeights: Float64Array): number {
+  fragmentation(group: StateGroup, freeMilli: readonly number[], freeMemory: readonly number[], fitWeights: Float64Array): number {
     // Free shares sorted descending, so a share need sums a prefix instead of testing every device.
     const count = freeMilli.length;
     if (this.sortedFree.length < count) this.sortedFree = new Int32Array(count);
@@ -173,8 +173,8 @@ export class FragmentationModel {
 function usableShare(
   need: GpuNeed,
   group: StateGroup,
-  freeMilli: Int32Array,
-  freeMemory: Float64Array,
+  freeMilli: readonly number[],
+  freeMemory: readonly number[],
   totalFree: number,
 ): number {
   if (need.gpuCount === 0 && need.gpuMilli === 0) return totalFree;

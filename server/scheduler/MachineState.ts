@@ -28,6 +28,10 @@ export class MachineState {
   readonly gpuUsedMemoryMib: number[];
   readonly allocations = new Map<string, Allocation>();
   schedulable = true;
+  /** True while a starving task holds a reservation on this machine. */
+  reserved = false;
+  /** True once `removeMachine` dropped it, so late index updates skip it. */
+  removed = false;
   /** The index group this machine is in; undefined while unschedulable or reserved. */
   group: StateGroup | undefined;
 

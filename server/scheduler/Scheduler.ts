@@ -105,6 +105,7 @@ export class Scheduler {
     const machine = this.requireMachine(machineId);
     const reservation = this.reservationsByMachine.get(machine);
     if (reservation !== undefined) this.dropReservation(reservation);
+    machine.removed = true;
     this.index.remove(machine);
 
     const taskIds = [...machine.allocations.keys()];
@@ -321,12 +322,14 @@ export class Scheduler {
     const reservation = new Reservation(queued.demand, choice.machine, choice.gpuIndices, now);
     this.reservationsByTask.set(queued.demand.taskId, reservation);
     this.reservationsByMachine.set(choice.machine, reservation);
+    choice.machine.reserved = true;
     this.reindex(choice.machine);
   }
 
   private dropReservation(reservation: Reservation): void {
     this.reservationsByTask.delete(reservation.demand.taskId);
     this.reservationsByMachine.delete(reservation.machine);
+    reservation.machine.reserved = false;
     this.reindex(reservation.machine);
     this.epoch++;
   }
@@ -337,11 +340,11 @@ export class Scheduler {
     this.releaseShape(queued.shape);
     const gpuMilli = demand.gpuCount > 0 ? 1000 : demand.gpuMilli;
     this.allocateOn(machine, demand, gpuIndices, gpuMilli);
-    return { taskId: demand.taskId, machineId: machine.id, gpuIndices: [...gpuIndices].sort((a, b) => a - b), gpuMilli };
+    // `gpuIndices` is a fresh array from the planner, so the placement may own it.
+    return { taskId: demand.taskId, machineId: machine.id, gpuIndices: gpuIndices.sort((a, b) => a - b), gpuMilli };
   }
 
   private allocateOn(machine: MachineState, demand: Demand, gpuIndices: readonly number[], gpuMilli: number): void {
-    this.index.remove(machine);
     machine.allocate(demand, gpuIndices, gpuMilli);
     this.placedOn.set(demand.taskId, machine);
     this.cpuMilliAllocated += demand.cpuMilli;
@@ -359,9 +362,7 @@ export class Scheduler {
   /** Puts a machine in the index iff it is schedulable and unreserved, under its current state. */
   private reindex(machine: MachineState): void {
     this.index.remove(machine);
-    if (machine.schedulable && !this.reservationsByMachine.has(machine) && this.machines.has(machine.id)) {
-      this.index.insert(machine);
-    }
+    if (machine.schedulable && !machine.reserved && !machine.removed) this.index.insert(machine);
   }
 
   private acquireShape(demand: Demand): ShapeIndex {

@@ -7,8 +7,7 @@ import type { MachineState } from './MachineState.ts';
  * another group, so a score computed for a group stays valid while the
  * group has members. Devices are listed by "position" in a canonical order
  * (kind, then used share, then used memory), so machines whose devices are
- * used alike but at different indices share the group. Per-position data is
- * kept in typed arrays because groups are created on every placement.
+ * used alike but at different indices share the group.
  */
 export class StateGroup {
   readonly freeCpuMilli: number;
@@ -18,11 +17,11 @@ export class StateGroup {
    * group. Only used to look up class data (model, memory, kind), which is
    * equal for every member because positions are sorted by kind first.
    */
-  readonly deviceIndex: Int32Array;
+  readonly deviceIndex: readonly number[];
   /** Free share per position, 0..1000. */
-  readonly freeMilli: Int32Array;
+  readonly freeMilli: readonly number[];
   /** Free GPU memory per position, MiB. */
-  readonly freeMemoryMibByDevice: Float64Array;
+  readonly freeMemoryMibByDevice: readonly number[];
   /** Sum of free shares over all devices. */
   readonly freeGpuMilli: number;
   /** Devices with nothing allocated, of any model. */
@@ -46,22 +45,23 @@ export class StateGroup {
     this.freeCpuMilli = machine.freeCpuMilli;
     this.freeMemoryMib = machine.freeMemoryMib;
     const count = canonicalOrder.length;
-    this.deviceIndex = new Int32Array(count);
-    this.freeMilli = new Int32Array(count);
-    this.freeMemoryMibByDevice = new Float64Array(count);
+    const freeMilliByPosition: number[] = [];
+    const freeMemoryByPosition: number[] = [];
     let freeGpuMilli = 0;
     let unusedDevices = 0;
     let maxFreeMilli = 0;
     for (let position = 0; position < count; position++) {
       const index = canonicalOrder[position]!;
       const freeMilli = 1000 - machine.gpuUsedMilli[index]!;
-      this.deviceIndex[position] = index;
-      this.freeMilli[position] = freeMilli;
-      this.freeMemoryMibByDevice[position] = machineClass.gpuMemoryMib[index]! - machine.gpuUsedMemoryMib[index]!;
+      freeMilliByPosition.push(freeMilli);
+      freeMemoryByPosition.push(machineClass.gpuMemoryMib[index]! - machine.gpuUsedMemoryMib[index]!);
       freeGpuMilli += freeMilli;
       if (freeMilli === 1000) unusedDevices++;
       if (freeMilli > maxFreeMilli) maxFreeMilli = freeMilli;
     }
+    this.deviceIndex = canonicalOrder;
+    this.freeMilli = freeMilliByPosition;
+    this.freeMemoryMibByDevice = freeMemoryByPosition;
     this.freeGpuMilli = freeGpuMilli;
     this.unusedDevices = unusedDevices;
     this.maxFreeMilli = maxFreeMilli;
@@ -99,17 +99,22 @@ export function stateKeyOf(machine: MachineState): { key: string; canonicalOrder
   const kinds = machineClass.deviceKinds;
   const usedMilli = machine.gpuUsedMilli;
   const usedMemory = machine.gpuUsedMemoryMib;
+  // Insertion sort: machines have few devices, and this runs on every placement.
   const order: number[] = [];
-  for (let index = 0; index < kinds.length; index++) order.push(index);
-  if (order.length > 1) {
-    order.sort(
-      (left, right) =>
-        kinds[left]! - kinds[right]! ||
-        usedMilli[left]! - usedMilli[right]! ||
-        usedMemory[left]! - usedMemory[right]! ||
-        left - right,
-    );
+  for (let index = 0; index < kinds.length; index++) {
+    let slot = order.length;
+    order.push(index);
+    while (slot > 0 && compareDevices(order[slot - 1]!, index) > 0) {
+      order[slot] = order[slot - 1]!;
+      slot--;
+    }
+    order[slot] = index;
   }
+
+  function compareDevices(left: number, right: number): number {
+    return kinds[left]! - kinds[right]! || usedMilli[left]! - usedMilli[right]! || usedMemory[left]! - usedMemory[right]! || left - right;
+  }
+
   let key = `${machineClass.id}/${machine.freeCpuMilli}/${machine.freeMemoryMib}/`;
   for (const index of order) {
     key += `${kinds[index]}.${usedMilli[index]}.${usedMemory[index]},`;

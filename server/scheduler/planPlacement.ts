@@ -173,9 +173,13 @@ function sumFreeFraction(group: StateGroup, freeCpuAfter: number, freeMemoryAfte
   return fraction;
 }
 
-/** Scratch arrays for the state after a placement; scoring is synchronous, so one pair serves all calls. */
-let scratchMilli = new Int32Array(16);
-let scratchMemory = new Float64Array(16);
+/**
+ * Scratch arrays for the state after a placement; scoring is synchronous, so
+ * one pair serves all calls. Plain arrays like the groups' own, so
+ * `FragmentationModel.fragmentation` sees one array kind.
+ */
+const scratchMilli: number[] = [];
+const scratchMemory: number[] = [];
 
 function fragmentationGrowth(
   demand: Demand,
@@ -193,12 +197,12 @@ function fragmentationGrowth(
   }
 
   const count = group.deviceCount;
-  if (scratchMilli.length !== count) {
-    scratchMilli = new Int32Array(count);
-    scratchMemory = new Float64Array(count);
+  scratchMilli.length = 0;
+  scratchMemory.length = 0;
+  for (let position = 0; position < count; position++) {
+    scratchMilli.push(group.freeMilli[position]!);
+    scratchMemory.push(group.freeMemoryMibByDevice[position]!);
   }
-  scratchMilli.set(group.freeMilli);
-  scratchMemory.set(group.freeMemoryMibByDevice);
   for (const position of positions) {
     scratchMilli[position] = scratchMilli[position]! - shareTaken;
     scratchMemory[position] = scratchMemory[position]! - demand.gpuMemoryMib;
