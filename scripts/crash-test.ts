@@ -8,7 +8,8 @@
  *   npm run crash-test -- --kills 3 --tasks 300 [--agents 3] [--seed N]
  */
 import { parseArgs } from 'node:util';
-import { runCrashTest, type CrashTestSummary } from '../test/store/harness/runCrashTest.js';
+import { reportSummary, wholeNumber } from '../test/store/harness/reportSummary.js';
+import { runCrashTest } from '../test/store/harness/runCrashTest.js';
 
 const { values } = parseArgs({
   options: {
@@ -19,31 +20,6 @@ const { values } = parseArgs({
   },
 });
 
-/** Parses a whole-number option or exits with a usage message. */
-export function wholeNumber(name: string, text: string | undefined, min: number): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < min) {
-    process.stderr.write(`invalid --${name} "${text}": expected a whole number of at least ${min}\n`);
-    process.exit(2);
-  }
-  return value;
-}
-
-/** Prints the summary and returns the exit status: 0 when no violation was found. */
-export function report(title: string, summary: CrashTestSummary): number {
-  const recovery = summary.recoveryMs.length > 0 ? `${Math.min(...summary.recoveryMs)}..${Math.max(...summary.recoveryMs)} ms` : 'n/a';
-  console.log(`${title}: seed ${summary.seed}, ${summary.acknowledged} tasks acknowledged, ${summary.kills} kills, ${summary.retries} retried calls`);
-  console.log(`  recovery after kill: ${recovery} (${summary.recoveryMs.join(', ')})`);
-  console.log(`  final states: ${JSON.stringify(summary.states)}; ${(summary.durationMs / 1000).toFixed(1)} s`);
-  if (summary.violations.length === 0) {
-    console.log('  no violations');
-    return 0;
-  }
-  console.log(`  ${summary.violations.length} violations (logs in ${summary.workDir}):`);
-  for (const violation of summary.violations.slice(0, 50)) console.log(`  - ${violation}`);
-  return 1;
-}
-
 const summary = await runCrashTest({
   kills: wholeNumber('kills', values.kills, 0),
   tasks: wholeNumber('tasks', values.tasks, 1),
@@ -52,4 +28,4 @@ const summary = await runCrashTest({
   store: { kind: 'sqlite' },
   log: (line) => console.log(line),
 });
-process.exit(report('crash test (SQLite)', summary));
+process.exit(reportSummary('crash test (SQLite)', summary));

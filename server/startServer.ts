@@ -100,7 +100,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // State is loaded only once this replica leads, so a follower that takes
   // over starts from what the old leader committed.
   const lead = async () => {
-    await leadership.acquired(stopped.signal);
+    await leadership.acquired(stopped.signal, options.advertiseAddress ?? address);
     const state = await store.load();
     plane.restore(state.machines, state.tasks);
     hub.restore(Date.now() + (options.startupGraceMs ?? settings.lostTimeoutMs) - settings.lostTimeoutMs);
@@ -122,7 +122,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   logger.info({ address, serverId, ...settings }, 'server started');
   if (leadership instanceof SoleLeadership) await lead();
-  else void lead().catch((error) => stopped.signal.aborted || logger.error({ err: error }, 'failed to take leadership'));
+  else {
+    // A replica that cannot lead after winning the lock must let it go, so it closes.
+    void lead().catch((error) => {
+      if (stopped.signal.aborted) return;
+      logger.error({ err: error }, 'failed to take leadership; stopping');
+      void close();
+    });
+  }
 
   let closing: Promise<void> | undefined;
   function close(): Promise<void> {
@@ -135,7 +142,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       const timer = setTimeout(() => server.forceShutdown(), SHUTDOWN_TIMEOUT_MS);
       await server.shutdown();
       clearTimeout(timer);
-      await store.flush();
+      // After a lost leadership the last commit fails; that is logged, and the successor has the state.
+      await store.flush().catch((error) => logger.error({ err: error }, 'final commit failed'));
       await store.close();
       await leadership.close();
       logger.info({ address, serverId }, 'server stopped');

@@ -7,8 +7,11 @@ export interface Leadership {
   isLeader(): boolean;
   /** Advertised address of the current leader, when known. */
   leaderAddress(): string | undefined;
-  /** Resolves when this replica becomes leader; rejects when the signal aborts. */
-  acquired(signal: AbortSignal): Promise<void>;
+  /**
+   * Resolves when this replica becomes leader, recording `advertiseAddress`
+   * (host:port) as the address followers name. Rejects when the signal aborts.
+   */
+  acquired(signal: AbortSignal, advertiseAddress: string): Promise<void>;
   /** Registers a callback for the loss of leadership; the server then stops serving. */
   onLost(callback: (reason: string) => void): void;
   /** Releases leadership and any connection it holds. */

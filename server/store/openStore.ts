@@ -1,7 +1,10 @@
 import type { Logger } from 'pino';
 import type { ServerOptions } from '../options.js';
 import { SoleLeadership, type Leadership } from '../ha/Leadership.js';
+import { PgLeadership } from '../ha/PgLeadership.js';
 import { MemoryStore, type Store } from './Store.js';
+import { PgStore } from './PgStore.js';
+import { redactUrl } from './pgSchema.js';
 import { SqliteStore } from './SqliteStore.js';
 
 /** Default directory of the SQLite store, relative to the working directory. */
@@ -17,6 +20,11 @@ export async function openStore(options: ServerOptions, logger: Logger): Promise
   if (options.inMemory) {
     log.warn('in-memory store: state ends with the process');
     return { store: new MemoryStore(), leadership: new SoleLeadership() };
+  }
+  if (options.postgresUrl !== undefined) {
+    const leadership = await PgLeadership.open(options.postgresUrl, logger);
+    log.info({ url: redactUrl(options.postgresUrl) }, 'PostgreSQL store opened, waiting for leadership');
+    return { store: new PgStore(options.postgresUrl, leadership, log), leadership };
   }
   const store = SqliteStore.open(options.dataDir ?? DEFAULT_DATA_DIR, log);
   return { store, leadership: new SoleLeadership() };

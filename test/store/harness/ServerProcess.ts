@@ -6,7 +6,7 @@ import type { ServerOptions } from '../../../server/options.js';
 const SERVE_SCRIPT = fileURLToPath(new URL('./serveForTest.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** Longest a SIGTERM'd server gets to close before it is killed, ms. */
+/** Maximum time a server gets to close after SIGTERM before it is killed, ms. */
 const STOP_TIMEOUT_MS = 10_000;
 
 /**

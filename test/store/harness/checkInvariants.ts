@@ -1,7 +1,7 @@
 import type { Machine } from '../../../gen/machinehub/machine/v1/machine.js';
 import { TaskSpec, TaskState, type Task } from '../../../gen/machinehub/task/v1/task.js';
 
-/** What the harness knows independently of the server. */
+/** Facts the harness records itself, independently of the server. */
 export interface Expectations {
   /** Specs by id of every task whose submission was acknowledged. */
   acknowledged: Map<string, TaskSpec>;
@@ -16,9 +16,9 @@ const PLACED = new Set([TaskState.TASK_STATE_ASSIGNED, TaskState.TASK_STATE_RUNN
 
 /**
  * Checks a snapshot of all tasks and machines, taken while nothing changes,
- * and returns one message per violation: lost or duplicated tasks, changed
- * specs, inconsistent attempt histories, and allocations that differ from
- * the sum of the requests of the tasks placed on each machine.
+ * and returns one message per violation. It looks for lost or duplicated
+ * tasks, changed specs and inconsistent attempt histories, and for machines
+ * whose allocation differs from the sum of their placed tasks' requests.
  */
 export function checkInvariants(tasks: Task[], machines: Machine[], expected: Expectations): string[] {
   const violations: string[] = [];

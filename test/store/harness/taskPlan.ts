@@ -26,8 +26,8 @@ function pick<T>(random: () => number, values: readonly T[]): T {
 
 /**
  * Plans `count` tasks with client-chosen ids. The first `holdCount` are
- * "hold" tasks that run until the harness releases them, so the final check
- * sees allocations; the rest finish within tens of ms, and one in ten fails
+ * "hold" tasks that run until the harness releases them, so the first check
+ * finds allocations; the rest finish within tens of ms, and one in ten fails
  * its first attempt to exercise retries. Specs vary the fields the store
  * must keep exactly: GPU shares, stdin bytes, env, args and priorities.
  */
