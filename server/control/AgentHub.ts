@@ -137,6 +137,12 @@ export class AgentHub {
     };
   }
 
+  /** Renews the lease of the agent behind `session`. */
+  touch(session: AgentSession): void {
+    const agent = this.agents.get(session.agentId);
+    if (agent) agent.lastSeenMs = Date.now();
+  }
+
   heartbeat(session: AgentSession, running: RunningAttempt[]): void {
     const agent = this.agents.get(session.agentId);
     if (!agent || this.sessions.get(session.agentId) !== session) return;
@@ -197,8 +203,9 @@ export class AgentHub {
   sweep(now: number): void {
     for (const agent of this.agents.values()) {
       if (agent.state === AgentState.AGENT_STATE_CONNECTED || agent.state === AgentState.AGENT_STATE_DRAINING) {
-        if (now - agent.lastSeenMs <= agent.leaseTimeoutMs) continue;
         const session = this.sessions.get(agent.id);
+        if (session?.heldBack) agent.lastSeenMs = now;
+        if (now - agent.lastSeenMs <= agent.leaseTimeoutMs) continue;
         const silence = ((now - agent.lastSeenMs) / 1000).toFixed(1);
         if (session) this.streamEnded(session, `no heartbeat for ${silence}s`);
         else {
@@ -262,6 +269,11 @@ export class AgentHub {
         lastHeartbeatTime: agent.lastHeartbeatTime,
         protocolVersion: agent.protocolVersion,
       }));
+  }
+
+  /** Messages waiting in an agent's outbound queue; 0 when it has no open stream. */
+  queueDepth(agentId: string): number {
+    return this.sessions.get(agentId)?.outbound.size ?? 0;
   }
 
   /** True while `session` is the agent's open stream (not replaced or ended). */

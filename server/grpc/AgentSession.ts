@@ -16,6 +16,13 @@ export class AgentSession implements AgentLink {
   closeReason: string | undefined;
   /** True when the agent half-closed after a drain: the stream ends with OK. */
   cleanEnd = false;
+  /**
+   * True while the server holds back reading this stream because a receiver's
+   * queue is full. The agent's heartbeats then wait behind its own messages,
+   * so the lease must not expire for it; gRPC keepalive still detects a dead
+   * connection meanwhile.
+   */
+  heldBack = false;
   private readonly abort = new AbortController();
 
   constructor(

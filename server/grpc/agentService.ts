@@ -127,6 +127,8 @@ function endSafely(hub: AgentHub, session: AgentSession, cause: string): void {
 async function handle(request: ConnectRequest, session: AgentSession, plane: ControlPlane, hub: AgentHub): Promise<void> {
   const kind = request.kind;
   if (!hub.isCurrent(session)) return;
+  // Any message proves the agent alive, not only heartbeats queued behind it.
+  hub.touch(session);
   switch (kind?.$case) {
     case 'heartbeat':
       hub.heartbeat(session, kind.heartbeat.running);
@@ -135,9 +137,14 @@ async function handle(request: ConnectRequest, session: AgentSession, plane: Con
       plane.applyStatus(session.machineId, kind.taskStatus);
       return;
     case 'sendMessage': {
-      const result = await hub.route(session, kind.sendMessage);
-      // Waits while the sender's own queue is full: it must read results to send more.
-      while (!session.closed && !(await session.sendData(result, 1_000)));
+      session.heldBack = true;
+      try {
+        const result = await hub.route(session, kind.sendMessage);
+        // Waits while the sender's own queue is full: it must read results to send more.
+        while (!session.closed && !(await session.sendData(result, 1_000)));
+      } finally {
+        session.heldBack = false;
+      }
       return;
     }
     case 'drain':
