@@ -1,4 +1,5 @@
 import type { Demand } from './Demand.ts';
+import { FitWeightTable } from './FitWeightTable.ts';
 import type { StateGroup } from './StateGroup.ts';
 
 /** GPU part of a task type: what one device must offer. */
@@ -38,6 +39,7 @@ export class FragmentationModel {
   private seenTotal = 0;
   private snapshotTotal = 0;
   private types: TaskType[] = [];
+  private fitWeightTable = new FitWeightTable([], 0);
   private needs: GpuNeed[] = [];
   /** Sum of all type weights: the number of tasks in the current snapshot. */
   totalWeight = 0;
@@ -91,8 +93,7 @@ export class FragmentationModel {
       this.types.push({ weight: count, cpuMilli: demand.cpuMilli, memoryMib: demand.memoryMib, need });
       this.totalWeight += count;
     }
-    // Ascending CPU lets `fitWeights` stop at the first type that needs more CPU than is free.
-    this.types.sort((left, right) => left.cpuMilli - right.cpuMilli);
+    this.fitWeightTable = new FitWeightTable(this.types, this.needs.length);
     this.version++;
     return true;
   }
@@ -109,13 +110,7 @@ export class FragmentationModel {
       this.weightsBefore = new Float64Array(this.needs.length);
     }
     const weights = buffer === 'after' ? this.weightsAfter : this.weightsBefore;
-    weights.fill(0);
-    const types = this.types;
-    for (let typePosition = 0; typePosition < types.length; typePosition++) {
-      const type = types[typePosition]!;
-      if (type.cpuMilli > freeCpuMilli) break;
-      if (type.memoryMib <= freeMemoryMib) weights[type.need]! += type.weight;
-    }
+    this.fitWeightTable.lookup(freeCpuMilli, freeMemoryMib, weights);
     return weights;
   }
 

@@ -147,7 +147,7 @@ export class Scheduler {
 
     const demand = toDemand(task, this.defaultPolicy);
     this.fragmentation.observe(demand);
-    this.queue.add({ demand, shape: this.acquireShape(demand), enqueuedAt: this.now(), attempted: false });
+    this.queue.add({ demand, shape: this.acquireShape(demand), enqueuedAt: this.now(), attempted: false, removed: false });
   }
 
   /** Removes a queued task (cancel) and its reservation; false if it is not queued. */
@@ -213,19 +213,20 @@ export class Scheduler {
     const now = this.now();
     const placements: Placement[] = [];
 
-    for (const queued of this.queue.inOrder()) {
-      if (placements.length >= maxPlacements) break;
+    this.queue.forEachInOrder((queued) => {
+      if (placements.length >= maxPlacements) return false;
       queued.attempted = true;
       const placement = this.tryPlace(queued);
       if (placement !== undefined) {
         placements.push(placement);
-        continue;
+        return true;
       }
       const starving = now - queued.enqueuedAt >= this.reserveAfterMs;
       if (starving && !this.reservationsByTask.has(queued.demand.taskId) && this.reservationsByTask.size < this.maxReservations) {
         this.tryReserve(queued, now);
       }
-    }
+      return true;
+    });
     return placements;
   }
 

@@ -39,8 +39,7 @@ export class ShapeIndex {
       this.generation = index.generation;
       this.fragmentationVersion = fragmentation.version;
     } else {
-      const activations = index.activations;
-      for (; this.cursor < activations.length; this.cursor++) this.consider(activations[this.cursor]!, fragmentation);
+      this.scanActivations(index, fragmentation);
     }
 
     for (;;) {
@@ -48,6 +47,24 @@ export class ShapeIndex {
       if (top === undefined || top.group.members.size > 0) return top;
       this.heap.pop();
     }
+  }
+
+  /** Considers the groups activated since the last call, rejecting most from the index's parallel arrays. */
+  private scanActivations(index: StateIndex, fragmentation: FragmentationModel): void {
+    const demand = this.demand;
+    const freeCpu = index.activationFreeCpuMilli;
+    const freeMemory = index.activationFreeMemoryMib;
+    const unusedDevices = index.activationUnusedDevices;
+    const maxFreeMilli = index.activationMaxFreeMilli;
+    const classIds = index.activationClassId;
+    const end = index.activations.length;
+    for (let position = this.cursor; position < end; position++) {
+      if (demand.cpuMilli > freeCpu[position]! || demand.memoryMib > freeMemory[position]!) continue;
+      if (demand.gpuCount > unusedDevices[position]! || demand.gpuMilli > maxFreeMilli[position]!) continue;
+      if (this.classFit[classIds[position]!] === 0) continue;
+      this.consider(index.activations[position]!, fragmentation);
+    }
+    this.cursor = end;
   }
 
   private consider(group: StateGroup, fragmentation: FragmentationModel): void {

@@ -104,15 +104,16 @@ export function stateKeyOf(machine: MachineState): { key: string; canonicalOrder
   for (let index = 0; index < kinds.length; index++) {
     let slot = order.length;
     order.push(index);
-    while (slot > 0 && compareDevices(order[slot - 1]!, index) > 0) {
-      order[slot] = order[slot - 1]!;
+    while (slot > 0) {
+      const previous = order[slot - 1]!;
+      const comparison =
+        kinds[previous]! - kinds[index]! || usedMilli[previous]! - usedMilli[index]! || usedMemory[previous]! - usedMemory[index]!;
+      // Equal states keep index order, because `index` only grows.
+      if (comparison <= 0) break;
+      order[slot] = previous;
       slot--;
     }
     order[slot] = index;
-  }
-
-  function compareDevices(left: number, right: number): number {
-    return kinds[left]! - kinds[right]! || usedMilli[left]! - usedMilli[right]! || usedMemory[left]! - usedMemory[right]! || left - right;
   }
 
   let key = `${machineClass.id}/${machine.freeCpuMilli}/${machine.freeMemoryMib}/`;
