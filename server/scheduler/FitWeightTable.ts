@@ -1,4 +1,4 @@
-/** One task type as the table sees it: its CPU and memory, its GPU need slot and its weight. */
+/** One task type: its CPU and memory, the slot of its GPU need and its weight. */
 export interface WeightedType {
   readonly cpuMilli: number;
   readonly memoryMib: number;
@@ -10,11 +10,12 @@ export interface WeightedType {
 const MAX_CELLS = 2_097_152;
 
 /**
- * Answers "summed weight, per GPU need, of the task types whose CPU and
- * memory fit these free amounts" in O(log types + needs), because fgd asks
- * once per scored placement. Holds a 2-D prefix sum per need over the
- * distinct CPU and memory values of the types; a mix with too many distinct
- * values for `MAX_CELLS` is answered by scanning the types instead.
+ * Lookup table for the summed weight, per GPU need, of the task types whose
+ * CPU and memory fit given free amounts. fgd needs it once per scored
+ * placement, so it costs O(log types + needs) instead of a scan. It holds a
+ * 2-D prefix sum per need over the distinct CPU and memory values of the
+ * types. A mix with too many distinct values for `MAX_CELLS` falls back to
+ * scanning the types.
  */
 export class FitWeightTable {
   private readonly cpuValues: number[];

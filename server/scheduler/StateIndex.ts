@@ -27,7 +27,7 @@ export class StateIndex {
   readonly activationUnusedDevices: number[] = [];
   readonly activationMaxFreeMilli: number[] = [];
   readonly activationClassId: number[] = [];
-  /** Incremented when `activations` is cleared, which tells shape indexes to rebuild. */
+  /** Incremented when `activations` is cleared; a shape index that sees a new generation rebuilds. */
   generation = 0;
 
   get groupCount(): number {

@@ -21,9 +21,9 @@ interface Bucket {
 
 /**
  * Queued tasks in scheduling order: higher priority first, then enqueue
- * order. Each priority has an append-only array; removal marks the task and
- * compaction happens between passes, so enqueue and cancel are O(1) and a
- * pass can remove placed tasks while it walks the arrays.
+ * order. Each priority has an append-only array. Removal only marks the
+ * task, and compaction happens between passes. So enqueue and cancel are
+ * O(1), and a pass can remove placed tasks while it walks the arrays.
  */
 export class TaskQueue {
   private readonly buckets = new Map<number, Bucket>();
