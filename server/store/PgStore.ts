@@ -17,13 +17,13 @@ export class FencedError extends Error {
 }
 
 /**
- * Store in PostgreSQL, shared by replicas; only the leader writes. Saves are
- * batched as in SqliteStore, and each batch is one transaction that first
- * locks the `leader` row with `epoch = <this leader's epoch>`. When no row
- * matches, a successor has taken over: the transaction rolls back, the
- * commit raises FencedError and leadership is lost, so the server stops.
- * Any other failed commit also gives up leadership, because the database no
- * longer has what this replica has in memory.
+ * Store in PostgreSQL, shared by replicas, and only the leader writes. Saves
+ * are batched as in SqliteStore, and each batch is one statement that locks
+ * the `leader` row with `epoch = <this leader's epoch>` and writes only when
+ * that row exists. When it does not, a successor has taken over: nothing is
+ * written, the commit raises FencedError and leadership is lost, so the
+ * server stops. Any other failed commit also gives up leadership, because
+ * the database then lacks what this replica has in memory.
  *
  * The connection opens in load(), which the server calls once it leads.
  */
@@ -93,36 +93,53 @@ export class PgStore implements Store {
     return client;
   }
 
-  /** Writes one batch in one transaction, after checking that this replica's epoch is still current. */
+  /**
+   * Writes one batch as one statement, so one round trip and one implicit
+   * transaction. The `fence` CTE locks the leader row at this replica's
+   * epoch. Every write is conditional on that row, so when a successor has
+   * changed the epoch nothing is written and FencedError is raised. The row
+   * lock also makes a successor's takeover wait until this commit ends.
+   */
   private async commit(batch: Batch): Promise<void> {
     const epoch = this.leadership.epoch();
     if (epoch === undefined) throw new FencedError('this replica is not the leader');
     const client = await this.connect();
-    await client.query('BEGIN');
-    try {
-      // The row lock also makes a successor's takeover wait for this transaction.
-      const fence = await client.query('SELECT 1 FROM leader WHERE id = 1 AND epoch = $1 FOR UPDATE', [epoch]);
-      if (fence.rowCount !== 1) throw new FencedError(`leader epoch ${epoch} is no longer current: another replica took over`);
-      if (batch.tasks.length > 0) {
-        await client.query(
-          'INSERT INTO tasks (id, seq, state, record) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) ' +
-            'ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, state = excluded.state, record = excluded.record',
-          [batch.tasks.map((t) => t.id), batch.tasks.map((t) => t.seq), batch.tasks.map(taskStateName), batch.tasks.map(encodeTask)],
-        );
-      }
-      if (batch.machines.length > 0) {
-        await client.query(
-          'INSERT INTO machines (id, record) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (id) DO UPDATE SET record = excluded.record',
-          [batch.machines.map((m) => m.id), batch.machines.map(encodeMachine)],
-        );
-      }
-      if (batch.deletedMachineIds.length > 0) {
-        await client.query('DELETE FROM machines WHERE id = ANY($1::text[])', [batch.deletedMachineIds]);
-      }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    }
+    const { rows } = await client.query<{ fenced: boolean }>(COMMIT_BATCH, [
+      epoch,
+      batch.tasks.map((t) => t.id),
+      batch.tasks.map((t) => t.seq),
+      batch.tasks.map(taskStateName),
+      batch.tasks.map(encodeTask),
+      batch.machines.map((m) => m.id),
+      batch.machines.map(encodeMachine),
+      batch.deletedMachineIds,
+    ]);
+    if (rows[0]?.fenced !== false) throw new FencedError(`leader epoch ${epoch} is no longer current: another replica took over`);
   }
 }
+
+/**
+ * Statement that writes one batch (see PgStore.commit). PostgreSQL runs every
+ * data-modifying CTE to completion whether or not the final SELECT reads it.
+ * Parameters: epoch, the four task columns, the two machine columns, and the
+ * ids of deleted machines.
+ */
+const COMMIT_BATCH = `
+  WITH fence AS (
+    SELECT epoch FROM leader WHERE id = 1 AND epoch = $1 FOR UPDATE
+  ), upserted_tasks AS (
+    INSERT INTO tasks (id, seq, state, record)
+    SELECT * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[]) WHERE EXISTS (SELECT 1 FROM fence)
+    ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, state = excluded.state, record = excluded.record
+    RETURNING 1
+  ), upserted_machines AS (
+    INSERT INTO machines (id, record)
+    SELECT * FROM unnest($6::text[], $7::text[]) WHERE EXISTS (SELECT 1 FROM fence)
+    ON CONFLICT (id) DO UPDATE SET record = excluded.record
+    RETURNING 1
+  ), deleted_machines AS (
+    DELETE FROM machines WHERE id = ANY($8::text[]) AND EXISTS (SELECT 1 FROM fence)
+    RETURNING 1
+  )
+  SELECT NOT EXISTS (SELECT 1 FROM fence) AS fenced
+`;

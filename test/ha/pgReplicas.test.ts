@@ -119,6 +119,7 @@ describe.skipIf(!TEST_PG_URL)('PostgreSQL replicas', () => {
       .catch((caught: unknown) => caught);
 
     expect((error as ClientError).code).toBe(Status.UNAVAILABLE);
+    expect((error as ClientError).details).toMatch(/leader epoch \d+ is no longer current: another replica took over/);
     const rows = await withAdmin(url, (client) => client.query<{ id: string }>('SELECT id FROM tasks ORDER BY id'));
     expect(rows.rows.map((row) => row.id)).toEqual(['before']);
     await waitFor('old leader stopped', async () => !(await serves(leader.address)));
