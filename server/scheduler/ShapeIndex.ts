@@ -57,8 +57,10 @@ export class ShapeIndex {
     const unusedDevices = index.activationUnusedDevices;
     const maxFreeMilli = index.activationMaxFreeMilli;
     const classIds = index.activationClassId;
+    const dead = index.activationDead;
     const end = index.activations.length;
     for (let position = this.cursor; position < end; position++) {
+      if (dead[position] === 1) continue;
       if (demand.cpuMilli > freeCpu[position]! || demand.memoryMib > freeMemory[position]!) continue;
       if (demand.gpuCount > unusedDevices[position]! || demand.gpuMilli > maxFreeMilli[position]!) continue;
       if (this.classFit[classIds[position]!] === 0) continue;

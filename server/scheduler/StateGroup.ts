@@ -30,6 +30,8 @@ export class StateGroup {
   readonly maxFreeMilli: number;
   /** Machines in this state. A group is dropped from the index when this empties, and never refilled. */
   readonly members = new Set<MachineState>();
+  /** Position in the index's activation log, or -1 once the log was compacted past it. */
+  activationPosition = -1;
   /** Expected fragmentation of this state, valid while `fragmentationVersion` matches the model. */
   fragmentation = 0;
   fragmentationVersion = -1;

@@ -27,6 +27,12 @@ export class StateIndex {
   readonly activationUnusedDevices: number[] = [];
   readonly activationMaxFreeMilli: number[] = [];
   readonly activationClassId: number[] = [];
+  /**
+   * 1 once the group at that position emptied. Most logged groups die
+   * before a given shape reads them (each placement on a machine replaces
+   * its group), so shapes skip them here without touching the group.
+   */
+  readonly activationDead: number[] = [];
   /** Incremented when `activations` is cleared; a shape index that sees a new generation rebuilds. */
   generation = 0;
 
@@ -44,7 +50,9 @@ export class StateIndex {
     if (group === undefined) {
       group = new StateGroup(this.nextSeq++, key, machine.machineClass, machine, canonicalOrder);
       this.groups.set(key, group);
+      group.activationPosition = this.activations.length;
       this.activations.push(group);
+      this.activationDead.push(0);
       this.activationFreeCpuMilli.push(group.freeCpuMilli);
       this.activationFreeMemoryMib.push(group.freeMemoryMib);
       this.activationUnusedDevices.push(group.unusedDevices);
@@ -61,7 +69,10 @@ export class StateIndex {
     if (group === undefined) return;
     group.members.delete(machine);
     machine.group = undefined;
-    if (group.members.size === 0) this.groups.delete(group.key);
+    if (group.members.size === 0) {
+      this.groups.delete(group.key);
+      if (group.activationPosition >= 0) this.activationDead[group.activationPosition] = 1;
+    }
   }
 
   /**
@@ -71,7 +82,9 @@ export class StateIndex {
    */
   private compactIfLong(): void {
     if (this.activations.length > 16 * this.groups.size + 65_536) {
+      for (const group of this.activations) group.activationPosition = -1;
       this.activations.length = 0;
+      this.activationDead.length = 0;
       this.activationFreeCpuMilli.length = 0;
       this.activationFreeMemoryMib.length = 0;
       this.activationUnusedDevices.length = 0;
