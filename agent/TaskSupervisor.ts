@@ -119,7 +119,8 @@ export class TaskSupervisor {
     const timeoutMs = durationToMs(assignment.spec?.timeout) ?? 0;
     if (timeoutMs > 0 && this.runs.get(key) === run) {
       run.timeoutTimer = setTimeout(() => {
-        this.stop(run, 'timeout', `timed out after ${formatSeconds(timeoutMs)}`, this.killGraceMs);
+        const graceMs = durationToMs(assignment.killGracePeriod) ?? this.killGraceMs;
+        this.stop(run, 'timeout', `timed out after ${formatSeconds(timeoutMs)}`, graceMs);
       }, timeoutMs);
     }
   }

@@ -16,6 +16,7 @@ import type { AgentRecord } from './records.js';
 import { validateMachine } from './validateMachine.js';
 import { leaseFor, type LeaseSettings } from './lease.js';
 import { ID_PATTERN } from './ids.js';
+import { msToDuration } from './retry.js';
 import { clip } from './validateTaskSpec.js';
 
 /** Protocol version this server speaks; see agent.proto. */
@@ -293,10 +294,6 @@ export class AgentHub {
   closeAll(reason: string): void {
     for (const session of [...this.sessions.values()]) session.close(reason);
   }
-}
-
-function msToDuration(ms: number) {
-  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
 }
 
 function statusName(code: number | undefined): string {

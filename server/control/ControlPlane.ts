@@ -9,7 +9,7 @@ import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '..
 import { newTaskId } from './ids.js';
 import { toDemand } from './demand.js';
 import { validateTaskSpec } from './validateTaskSpec.js';
-import { backoffMs, maxAttempts } from './retry.js';
+import { backoffMs, maxAttempts, msToDuration } from './retry.js';
 import { isFinal } from './taskStates.js';
 import { toMachineSpec } from './machineSpec.js';
 import type { MachineRecord, TaskRecord } from './records.js';
@@ -244,7 +244,14 @@ export class ControlPlane extends EventEmitter {
     this.sendAssignmentWhenDurable(task, {
       kind: {
         $case: 'assignTask',
-        assignTask: { taskId: task.id, attempt: task.attempt, spec: task.spec, gpuIndices: task.gpuIndices, assignedTime: now },
+        assignTask: {
+          taskId: task.id,
+          attempt: task.attempt,
+          spec: task.spec,
+          gpuIndices: task.gpuIndices,
+          assignedTime: now,
+          killGracePeriod: msToDuration(this.options.cancelGraceMs),
+        },
       },
     });
   }
@@ -578,12 +585,7 @@ function lostOutcome(error: string): AttemptOutcome {
 }
 
 function cancelMessage(taskId: string, attempt: number, graceMs: number, reason: CancelReason): ConnectResponse {
-  return {
-    kind: {
-      $case: 'cancelTask',
-      cancelTask: { taskId, attempt, gracePeriod: { seconds: Math.floor(graceMs / 1000), nanos: (graceMs % 1000) * 1e6 }, reason },
-    },
-  };
+  return { kind: { $case: 'cancelTask', cancelTask: { taskId, attempt, gracePeriod: msToDuration(graceMs), reason } } };
 }
 
 function isRecord(item: TaskRecord | TaskSpec): item is TaskRecord {

@@ -12,6 +12,11 @@ export function durationMs(duration: Duration | undefined): number | undefined {
   return duration.seconds * 1000 + Math.floor(duration.nanos / 1e6);
 }
 
+/** Converts whole milliseconds to a protobuf Duration. */
+export function msToDuration(ms: number): Duration {
+  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
+}
+
 export function maxAttempts(spec: TaskSpec): number {
   return spec.retry?.maxAttempts || DEFAULT_MAX_ATTEMPTS;
 }

@@ -73,8 +73,9 @@ export function planPlacement(
 
   if (demand.gpuCount > 0) {
     const positions: number[] = [];
+    const anyDevice = demand.gpuModels === undefined && demand.gpuMemoryMib === 0;
     for (let position = 0; position < group.deviceCount && positions.length < demand.gpuCount; position++) {
-      if (group.freeMilli[position] === 1000 && deviceAllowed(demand, group, position)) positions.push(position);
+      if (group.freeMilli[position] === 1000 && (anyDevice || deviceAllowed(demand, group, position))) positions.push(position);
     }
     if (positions.length < demand.gpuCount) return undefined;
     return scoreChoice(demand, group, policy, fragmentation, weightsAfter, positions, tier);
@@ -130,10 +131,12 @@ function scoreChoice(
   const freeMemoryAfter = group.freeMemoryMib - demand.memoryMib;
   const freeGpuAfter = group.freeGpuMilli - shareTaken * positions.length;
 
-  // Fraction of capacity left free after placing, GPUs weighted 4x because they are the scarce
-  // resource (0 = full machine, 6 = empty GPU machine, 2 = empty CPU machine).
-  let freeFraction = freeCpuAfter / Math.max(machineClass.cpuMilli, 1) + freeMemoryAfter / Math.max(machineClass.memoryMib, 1);
-  if (machineClass.hasGpu) freeFraction += (GPU_WEIGHT * freeGpuAfter) / (1000 * machineClass.gpuCount);
+  // Fractions of capacity left free after placing (0 = full, 1 = empty) per resource.
+  const cpuFree = freeCpuAfter / Math.max(machineClass.cpuMilli, 1);
+  const memoryFree = freeMemoryAfter / Math.max(machineClass.memoryMib, 1);
+  const gpuFree = machineClass.hasGpu ? freeGpuAfter / (1000 * machineClass.gpuCount) : 0;
+  // GPUs weigh 4x in binpack and spread because they are the scarce resource.
+  const freeFraction = cpuFree + memoryFree + GPU_WEIGHT * gpuFree;
 
   let primary: number;
   switch (policy) {
@@ -145,7 +148,7 @@ function scoreChoice(
       break;
     case 'fgd': {
       const growth = weightsAfter === undefined ? 0 : fragmentationGrowth(demand, group, fragmentation, weightsAfter, positions, shareTaken);
-      primary = growth / Math.max(fragmentation.totalWeight, 1) + FGD_PACKING_MILLI * sumFreeFraction(group, freeCpuAfter, freeMemoryAfter, freeGpuAfter);
+      primary = growth / Math.max(fragmentation.totalWeight, 1) + FGD_PACKING_MILLI * (cpuFree + memoryFree + gpuFree);
       break;
     }
   }
@@ -165,13 +168,6 @@ const GPU_WEIGHT = 4;
  * so the benchmark number for fgd is optimistic for other workloads.
  */
 const FGD_PACKING_MILLI = 30;
-
-function sumFreeFraction(group: StateGroup, freeCpuAfter: number, freeMemoryAfter: number, freeGpuAfter: number): number {
-  const machineClass = group.machineClass;
-  let fraction = freeCpuAfter / Math.max(machineClass.cpuMilli, 1) + freeMemoryAfter / Math.max(machineClass.memoryMib, 1);
-  if (machineClass.hasGpu) fraction += freeGpuAfter / (1000 * machineClass.gpuCount);
-  return fraction;
-}
 
 /**
  * Scratch arrays for the state after a placement; scoring is synchronous, so

@@ -14,6 +14,7 @@ function assignment(taskId: string, spec: Partial<TaskSpec>, gpuIndices: number[
     spec: { ...TaskSpec.fromJSON({}), ...spec },
     gpuIndices,
     assignedTime: new Date(),
+    killGracePeriod: undefined,
   };
 }
 

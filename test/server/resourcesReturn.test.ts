@@ -59,7 +59,7 @@ describe('resources come back', () => {
 
   it('after a task is cancelled', async () => {
     await releaseCase(
-      taskSpec({ id: 'holder', command: 'sleep', args: ['60'], resources: WHOLE }),
+      taskSpec({ id: 'holder', command: 'sh', args: ['-c', 'trap "" TERM; sleep 60'], resources: WHOLE }),
       async (client) => void (await client.tasks.cancelTask({ id: 'holder' })),
       TaskState.TASK_STATE_CANCELLED,
     );
@@ -67,7 +67,15 @@ describe('resources come back', () => {
 
   it('after a task times out', async () => {
     await releaseCase(
-      taskSpec({ id: 'holder', command: 'sleep', args: ['60'], resources: WHOLE, retry: once, timeout: { seconds: 1, nanos: 0 } }),
+      // The command ignores SIGTERM, so only the SIGKILL after the grace period ends it.
+      taskSpec({
+        id: 'holder',
+        command: 'sh',
+        args: ['-c', 'trap "" TERM; sleep 60'],
+        resources: WHOLE,
+        retry: once,
+        timeout: { seconds: 1, nanos: 0 },
+      }),
       async () => {},
       TaskState.TASK_STATE_FAILED,
     );

@@ -291,7 +291,15 @@ export interface AssignTask {
   /** GPU device indexes for CUDA_VISIBLE_DEVICES, comma-separated in this order. */
   gpuIndices: number[];
   /** When the scheduler placed the attempt. */
-  assignedTime: Date | undefined;
+  assignedTime:
+    | Date
+    | undefined;
+  /**
+   * Time between SIGTERM and SIGKILL to the process group when the agent
+   * stops this attempt on its own, at spec.timeout. Unset means the agent's
+   * own default.
+   */
+  killGracePeriod: Duration | undefined;
 }
 
 /** Stop an attempt. */
@@ -1436,7 +1444,14 @@ export const AgentRegistered: MessageFns<AgentRegistered> = {
 };
 
 function createBaseAssignTask(): AssignTask {
-  return { taskId: "", attempt: 0, spec: undefined, gpuIndices: [], assignedTime: undefined };
+  return {
+    taskId: "",
+    attempt: 0,
+    spec: undefined,
+    gpuIndices: [],
+    assignedTime: undefined,
+    killGracePeriod: undefined,
+  };
 }
 
 export const AssignTask: MessageFns<AssignTask> = {
@@ -1459,6 +1474,9 @@ export const AssignTask: MessageFns<AssignTask> = {
     }
     if (message.assignedTime !== undefined) {
       Timestamp.encode(toTimestamp(message.assignedTime), writer.uint32(42).fork()).join();
+    }
+    if (message.killGracePeriod !== undefined) {
+      Duration.encode(message.killGracePeriod, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -1526,6 +1544,14 @@ export const AssignTask: MessageFns<AssignTask> = {
             message.assignedTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.killGracePeriod = Duration.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1557,6 +1583,11 @@ export const AssignTask: MessageFns<AssignTask> = {
         : isSet(object.assigned_time)
         ? fromJsonTimestamp(object.assigned_time)
         : undefined,
+      killGracePeriod: isSet(object.killGracePeriod)
+        ? Duration.fromJSON(object.killGracePeriod)
+        : isSet(object.kill_grace_period)
+        ? Duration.fromJSON(object.kill_grace_period)
+        : undefined,
     };
   },
 
@@ -1576,6 +1607,9 @@ export const AssignTask: MessageFns<AssignTask> = {
     }
     if (message.assignedTime !== undefined) {
       obj.assignedTime = message.assignedTime.toISOString();
+    }
+    if (message.killGracePeriod !== undefined) {
+      obj.killGracePeriod = Duration.toJSON(message.killGracePeriod);
     }
     return obj;
   },
