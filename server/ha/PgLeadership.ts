@@ -34,7 +34,8 @@ export interface PgLeadershipOptions {
  * so a replica that lost the lock cannot commit after a successor started.
  *
  * Followers try the lock every poll interval and read the leader's address
- * for the UNAVAILABLE trailer. The leader checks its lock connection every
+ * for the UNAVAILABLE trailer. A follower whose connection fails opens a new
+ * one at its next attempt. The leader checks its lock connection every
  * poll interval and gives up leadership when the check fails, times out or
  * finds another epoch, or when the connection reports an error or ends.
  */
@@ -45,35 +46,38 @@ export class PgLeadership implements Leadership {
   private checkTimer: NodeJS.Timeout | undefined;
   private lost = false;
   private closed = false;
+  /** Reason the follower's lock connection is unusable, set until acquired() opens a new one. */
+  private broken: string | undefined;
+  private client: pg.Client;
   private readonly lostCallbacks: Array<(reason: string) => void> = [];
   private readonly pollIntervalMs: number;
 
   private constructor(
-    private readonly client: pg.Client,
+    private readonly url: string,
+    client: pg.Client,
     private readonly log: Logger,
     options: PgLeadershipOptions,
   ) {
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_LEADER_POLL_MS;
-    client.on('error', (error) => this.lose(`lock connection failed: ${error.message}`));
-    client.on('end', () => this.lose('lock connection ended'));
+    this.client = client;
+    this.watch(client);
   }
 
   /** Connects the lock session and creates the schema when missing. */
   static async open(url: string, logger: Logger, options: PgLeadershipOptions = {}): Promise<PgLeadership> {
-    const client = new pg.Client({ connectionString: url, keepAlive: true, application_name: 'machinehub-leadership' });
-    // An error before the handlers below are attached would crash the process.
-    client.on('error', () => {});
+    let client: pg.Client;
     try {
-      await client.connect();
-      await client.query(
-        `SET tcp_keepalives_idle = ${SERVER_KEEPALIVE.idle}; SET tcp_keepalives_interval = ${SERVER_KEEPALIVE.interval}; SET tcp_keepalives_count = ${SERVER_KEEPALIVE.count}`,
-      );
+      client = await connectSession(url);
+    } catch (error) {
+      throw new Error(`failed to open PostgreSQL at ${redactUrl(url)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    try {
       await ensurePgSchema(client);
     } catch (error) {
       await client.end().catch(() => {});
-      throw new Error(`failed to open PostgreSQL at ${redactUrl(url)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw error;
     }
-    const leadership = new PgLeadership(client, logger.child({ component: 'leadership' }), options);
+    const leadership = new PgLeadership(url, client, logger.child({ component: 'leadership' }), options);
     await leadership.readLeader();
     return leadership;
   }
@@ -93,12 +97,23 @@ export class PgLeadership implements Leadership {
 
   async acquired(signal: AbortSignal, advertiseAddress: string): Promise<void> {
     this.address = advertiseAddress;
+    let failures = 0;
     for (;;) {
       signal.throwIfAborted();
       if (this.lost || this.closed) throw new Error('leadership is closed or its connection was lost');
-      const { rows } = await this.client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [LEADER_LOCK_KEY]);
-      if (rows[0]?.locked) break;
-      await this.readLeader();
+      try {
+        if (this.broken !== undefined) await this.reconnect();
+        const { rows } = await this.client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [LEADER_LOCK_KEY]);
+        if (rows[0]?.locked) break;
+        await this.readLeader();
+        if (failures > 0) this.log.info({ failures }, 'lock connection restored');
+        failures = 0;
+      } catch (error) {
+        // A follower outlives a database restart: it reconnects and keeps trying.
+        this.broken ??= error instanceof Error ? error.message : String(error);
+        failures += 1;
+        if (failures === 1) this.log.warn({ err: error }, 'lock attempt failed; reconnecting every poll interval');
+      }
       await sleep(this.pollIntervalMs, signal);
     }
 
@@ -137,6 +152,29 @@ export class PgLeadership implements Leadership {
     await this.client.end().catch(() => {});
   }
 
+  /**
+   * Reacts to the end of a lock connection: the leader gives up leadership,
+   * and a follower marks the connection broken so acquired() opens another.
+   */
+  private watch(client: pg.Client): void {
+    const failed = (reason: string) => {
+      if (client !== this.client || this.closed) return;
+      if (this.epochValue !== undefined) this.lose(reason);
+      else this.broken ??= reason;
+    };
+    client.on('error', (error) => failed(`lock connection failed: ${error.message}`));
+    client.on('end', () => failed('lock connection ended'));
+  }
+
+  private async reconnect(): Promise<void> {
+    const old = this.client;
+    const client = await connectSession(this.url);
+    this.client = client;
+    this.broken = undefined;
+    this.watch(client);
+    await old.end().catch(() => {});
+  }
+
   /** Caches the leader's address for followers' UNAVAILABLE trailers. */
   private async readLeader(): Promise<void> {
     const { rows } = await this.client.query<{ address: string }>('SELECT address FROM leader WHERE id = 1');
@@ -165,6 +203,23 @@ export class PgLeadership implements Leadership {
     }
     if (!this.closed) this.scheduleCheck();
   }
+}
+
+/** Opens a lock session with server-side keepalive (SERVER_KEEPALIVE). */
+async function connectSession(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, keepAlive: true, application_name: 'machinehub-leadership' });
+  // Errors of a connection that is not watched yet surface through the awaited calls below.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query(
+      `SET tcp_keepalives_idle = ${SERVER_KEEPALIVE.idle}; SET tcp_keepalives_interval = ${SERVER_KEEPALIVE.interval}; SET tcp_keepalives_count = ${SERVER_KEEPALIVE.count}`,
+    );
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw error;
+  }
+  return client;
 }
 
 /** Resolves after `ms`, or rejects with the abort reason when `signal` aborts first. */

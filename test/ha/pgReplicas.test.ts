@@ -143,6 +143,23 @@ describe.skipIf(!TEST_PG_URL)('PostgreSQL replicas', () => {
     expect(Number(epochAfter)).toBe(Number(epochBefore) + 1);
   });
 
+  it('follower reconnects after lost session', async () => {
+    const url = await newDatabase();
+    const [leader, follower] = await electedPair(await startReplica(url), await startReplica(url));
+    const lockHolders = "(SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))";
+
+    // End the follower's session (the one not holding the lock), then the leader's.
+    await withAdmin(url, (client) =>
+      client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'machinehub-leadership' AND datname = current_database() AND pid NOT IN ${lockHolders}`),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(await serves(follower.address)).toBe(false);
+    await withAdmin(url, (client) => client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN ${lockHolders}`));
+
+    await waitFor('follower serving', () => serves(follower.address), 15_000);
+    expect(await serves(leader.address)).toBe(false);
+  });
+
   it('survives leader SIGKILL under load', async () => {
     const url = await newDatabase();
     const summary = await runCrashTest({ kills: 2, tasks: 150, store: { kind: 'postgres', url, replicas: 2 } });
