@@ -61,6 +61,7 @@ export class Scheduler {
    */
   private epoch = 0;
 
+  private schedulableMachines = 0;
   private cpuMilliCapacity = 0;
   private memoryMibCapacity = 0;
   private gpuMilliCapacity = 0;
@@ -93,6 +94,7 @@ export class Scheduler {
     machineClass.machineCount++;
     const machine = new MachineState(spec.id, machineClass);
     this.machines.set(spec.id, machine);
+    this.schedulableMachines++;
     this.cpuMilliCapacity += machineClass.cpuMilli;
     this.memoryMibCapacity += machineClass.memoryMib;
     this.gpuMilliCapacity += 1000 * machineClass.gpuCount;
@@ -106,6 +108,7 @@ export class Scheduler {
     const reservation = this.reservationsByMachine.get(machine);
     if (reservation !== undefined) this.dropReservation(reservation);
     machine.removed = true;
+    if (machine.schedulable) this.schedulableMachines--;
     this.index.remove(machine);
 
     const taskIds = [...machine.allocations.keys()];
@@ -129,6 +132,7 @@ export class Scheduler {
     const machine = this.requireMachine(machineId);
     if (machine.schedulable === schedulable) return;
     machine.schedulable = schedulable;
+    this.schedulableMachines += schedulable ? 1 : -1;
     if (!schedulable) {
       // A reservation on a machine that takes no new tasks would wait forever; the task reserves again elsewhere.
       const reservation = this.reservationsByMachine.get(machine);
@@ -241,7 +245,7 @@ export class Scheduler {
       groups: this.index.liveGroups(),
       reservations: this.reservationsByMachine.values(),
       ownReservation: this.reservationsByTask.get(taskId),
-      schedulableMachines: this.schedulableMachineCount(),
+      schedulableMachines: this.schedulableMachines,
     });
   }
 
@@ -264,7 +268,7 @@ export class Scheduler {
   stats(): SchedulerStats {
     return {
       machines: this.machines.size,
-      schedulableMachines: this.schedulableMachineCount(),
+      schedulableMachines: this.schedulableMachines,
       reservedMachines: this.reservationsByMachine.size,
       queued: this.queue.size,
       placed: this.placedOn.size,
@@ -388,12 +392,6 @@ export class Scheduler {
         this.shapes.delete(oldest);
       }
     }
-  }
-
-  private schedulableMachineCount(): number {
-    let count = 0;
-    for (const machine of this.machines.values()) if (machine.schedulable) count++;
-    return count;
   }
 
   private requireMachine(machineId: string): MachineState {

@@ -243,6 +243,8 @@ function findViolations(
   check(stats.placed === held.size, `stats.placed ${stats.placed} != ${held.size}`);
   check(stats.queued === queued.size, `stats.queued ${stats.queued} != ${queued.size}`);
   check(stats.machines === machines.size, `stats.machines ${stats.machines} != ${machines.size}`);
+  const schedulable = [...machines.values()].filter((entry) => entry.schedulable).length;
+  check(stats.schedulableMachines === schedulable, `stats.schedulableMachines ${stats.schedulableMachines} != ${schedulable}`);
   check(stats.cpuMilliAllocated === cpuMilliAllocated, `stats.cpuMilliAllocated ${stats.cpuMilliAllocated} != ${cpuMilliAllocated}`);
   check(stats.gpuMilliAllocated === gpuMilliAllocated, `stats.gpuMilliAllocated ${stats.gpuMilliAllocated} != ${gpuMilliAllocated}`);
   for (const id of queued.keys()) check(scheduler.isQueued(id), `task ${id} should be queued`);
