@@ -62,7 +62,7 @@ for (const policy of packingPolicies) {
 const otherSeeds = quick ? [1, 2, 3] : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 const fgdOther = otherSeeds.map((seed) => measureUnallocated(gpuMachines, tasks, 'fgd', seed));
 log('');
-log(`The seed set moves the median by about 0.1 points: fgd on seeds ${otherSeeds[0]}-${otherSeeds.at(-1)} leaves ${percent(median(fgdOther))} unallocated (min ${percent(Math.min(...fgdOther))}, max ${percent(Math.max(...fgdOther))}).`);
+log(`For comparison across seed sets, fgd on seeds ${otherSeeds[0]}-${otherSeeds.at(-1)} leaves a median of ${percent(median(fgdOther))} unallocated (min ${percent(Math.min(...fgdOther))}, max ${percent(Math.max(...fgdOther))}).`);
 log('');
 
 log('### Placement speed');
