@@ -66,6 +66,13 @@ export function toDemand(task: TaskDemand, defaultPolicy: PolicyName): Demand {
   };
 }
 
+/** Number of devices the demand occupies: its whole GPUs, 1 for a share, 0 without GPUs. */
+export function devicesNeeded(demand: Demand): number {
+  if (demand.gpuCount > 0) return demand.gpuCount;
+  if (demand.gpuMilli > 0) return 1;
+  return 0;
+}
+
 /** True when the demand needs no GPU at all. */
 export function isCpuOnly(demand: Demand): boolean {
   return demand.gpuCount === 0 && demand.gpuMilli === 0;

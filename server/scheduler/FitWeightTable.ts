@@ -12,7 +12,7 @@ const MAX_CELLS = 2_097_152;
 /**
  * Lookup table for the summed weight, per GPU need, of the task types whose
  * CPU and memory fit given free amounts. fgd needs it once per scored
- * placement, so it costs O(log types + needs) instead of a scan. It holds a
+ * placement, so it costs O(log types + needs) instead of a scan. It stores a
  * 2-D prefix sum per need over the distinct CPU and memory values of the
  * types. A mix with too many distinct values for `MAX_CELLS` falls back to
  * scanning the types.

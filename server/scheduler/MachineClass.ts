@@ -52,7 +52,8 @@ export class MachineClass {
     const devices = [...spec.gpus]
       .sort((left, right) => left.index - right.index)
       .map((device) => [device.model, device.memoryMib]);
-    const labels = Object.entries(spec.labels).sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0));
+    // Sorted by key so equal label sets give equal class keys; keys are unique, so no tie needs breaking.
+    const labels = Object.entries(spec.labels).sort(([left], [right]) => Number(left > right) - Number(left < right));
     return JSON.stringify([spec.cpuMilli, spec.memoryMib, devices, labels]);
   }
 }

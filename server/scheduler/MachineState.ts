@@ -2,7 +2,7 @@ import type { Demand } from './Demand.ts';
 import type { MachineClass } from './MachineClass.ts';
 import type { StateGroup } from './StateGroup.ts';
 
-/** What one placed task holds on its machine. */
+/** Resources one placed task occupies on its machine. */
 export interface Allocation {
   readonly demand: Demand;
   /** Device indices, ascending. */
@@ -28,7 +28,7 @@ export class MachineState {
   readonly gpuUsedMemoryMib: number[];
   readonly allocations = new Map<string, Allocation>();
   schedulable = true;
-  /** True while a starving task holds a reservation on this machine. */
+  /** True while a starving task has a reservation on this machine. */
   reserved = false;
   /** True once `removeMachine` dropped it, so late index updates skip it. */
   removed = false;

@@ -1,4 +1,4 @@
-import { toDemand, type Demand } from './Demand.ts';
+import { devicesNeeded, toDemand, type Demand } from './Demand.ts';
 import { explainWait } from './explainWait.ts';
 import { FragmentationModel } from './FragmentationModel.ts';
 import { MachineClass } from './MachineClass.ts';
@@ -192,7 +192,7 @@ export class Scheduler {
     if (this.placedOn.has(task.id)) throw new SchedulerError(`task ${task.id} is already placed`, 'already_exists');
 
     const demand = toDemand(task, this.defaultPolicy);
-    const expectedDevices = demand.gpuCount > 0 ? demand.gpuCount : demand.gpuMilli > 0 ? 1 : 0;
+    const expectedDevices = devicesNeeded(demand);
     const expectedShare = demand.gpuCount > 0 ? 1000 : demand.gpuMilli;
     if (gpuIndices.length !== expectedDevices || (expectedDevices > 0 && gpuMilli !== expectedShare)) return false;
     if (expectedDevices === 0 && gpuMilli !== 0) return false;
@@ -209,8 +209,8 @@ export class Scheduler {
   /**
    * Runs one pass over the queue in priority order and returns the
    * placements made, at most `maxPlacements`. A task that does not fit is
-   * skipped, so it never blocks smaller tasks behind it; once it has waited
-   * `reserveAfterMs` it reserves a machine (see `Reservation`).
+   * skipped, so it never blocks smaller tasks behind it. Once it has waited
+   * `reserveAfterMs`, it reserves a machine (see `Reservation`).
    */
   schedule(maxPlacements = Number.POSITIVE_INFINITY): Placement[] {
     this.fragmentation.refreshIfStale();

@@ -33,7 +33,7 @@ export class StateIndex {
    * its group), so shapes skip them here without touching the group.
    */
   readonly activationDead: number[] = [];
-  /** Incremented when `activations` is cleared; a shape index that sees a new generation rebuilds. */
+  /** Incremented when `activations` is cleared; a shape index whose generation differs rebuilds. */
   generation = 0;
 
   get groupCount(): number {

@@ -1,13 +1,13 @@
-import type { Demand } from './Demand.ts';
+import { devicesNeeded, type Demand } from './Demand.ts';
 import type { MachineState } from './MachineState.ts';
 import { classCanHold } from './planPlacement.ts';
 import type { StateGroup } from './StateGroup.ts';
 
 /**
- * Picks the machine a starving task reserves: among schedulable, unreserved
- * machines whose class can hold the task, the one whose free resources fall
- * least short of it (shortfall as a fraction of the demand, summed over CPU,
- * memory and GPUs), so the wait is likely shortest. Reserved devices are
+ * Picks the machine a starving task reserves. Among schedulable, unreserved
+ * machines whose class can hold the task, it takes the one whose free
+ * resources fall least short of it, so the wait is likely shortest. The
+ * shortfall is a fraction of the demand, summed over CPU, memory and GPUs. Reserved devices are
  * the allowed devices with the least share in use. Scans every state group,
  * so it runs once per starving task, not per pass.
  */
@@ -62,6 +62,5 @@ function reservedDevices(demand: Demand, machine: MachineState): number[] {
     allowed.push(index);
   }
   allowed.sort((left, right) => machine.gpuUsedMilli[left]! - machine.gpuUsedMilli[right]! || left - right);
-  const wanted = demand.gpuCount > 0 ? demand.gpuCount : demand.gpuMilli > 0 ? 1 : 0;
-  return allowed.slice(0, wanted).sort((left, right) => left - right);
+  return allowed.slice(0, devicesNeeded(demand)).sort((left, right) => left - right);
 }

@@ -171,8 +171,8 @@ const FGD_PACKING_MILLI = 30;
 
 /**
  * Scratch arrays for the state after a placement; scoring is synchronous, so
- * one pair serves all calls. Plain arrays like the groups' own, so
- * `FragmentationModel.fragmentation` sees one array kind.
+ * one pair serves all calls. They are plain arrays like the groups' own, so
+ * `FragmentationModel.fragmentation` gets one array kind and stays fast.
  */
 const scratchMilli: number[] = [];
 const scratchMemory: number[] = [];

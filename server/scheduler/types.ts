@@ -59,7 +59,7 @@ export interface TaskDemand {
   policy?: PolicyName;
 }
 
-/** Where a task was placed and what it holds there. */
+/** Machine and devices a task was placed on, with the share it occupies. */
 export interface Placement {
   taskId: string;
   machineId: string;
