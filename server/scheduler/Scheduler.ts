@@ -7,8 +7,7 @@ import { classCanHold } from './planPlacement.ts';
 import { chooseReservation } from './chooseReservation.ts';
 import { planOnMachine, Reservation } from './Reservation.ts';
 import { SchedulerError } from './SchedulerError.ts';
-import { ShapeIndex } from './ShapeIndex.ts';
-import type { StateGroup } from './StateGroup.ts';
+import { ShapeRegistry } from './ShapeRegistry.ts';
 import { StateIndex } from './StateIndex.ts';
 import { TaskQueue, type QueuedTask } from './TaskQueue.ts';
 import type {
@@ -22,9 +21,6 @@ import type {
 } from './types.ts';
 import { validateDemand } from './validateDemand.ts';
 import { validateMachineSpec } from './validateMachineSpec.ts';
-
-/** Shape indexes kept after their last queued task leaves, so recurring shapes skip rescoring the fleet. */
-const IDLE_SHAPES_KEPT = 256;
 
 /**
  * Places queued tasks on machines. Pure and synchronous: the server feeds it
@@ -45,9 +41,7 @@ export class Scheduler {
   private readonly machines = new Map<string, MachineState>();
   private readonly index = new StateIndex();
   private readonly queue = new TaskQueue();
-  private readonly shapes = new Map<string, ShapeIndex>();
-  /** Shapes with no queued task, oldest first, kept up to `IDLE_SHAPES_KEPT`. */
-  private readonly idleShapes = new Map<string, ShapeIndex>();
+  private readonly shapes = new ShapeRegistry();
   private readonly placedOn = new Map<string, MachineState>();
   private readonly reservationsByTask = new Map<string, Reservation>();
   private readonly reservationsByMachine = new Map<MachineState, Reservation>();
@@ -151,14 +145,14 @@ export class Scheduler {
 
     const demand = toDemand(task, this.defaultPolicy);
     this.fragmentation.observe(demand);
-    this.queue.add({ demand, shape: this.acquireShape(demand), enqueuedAt: this.now(), attempted: false, removed: false });
+    this.queue.add({ demand, shape: this.shapes.acquire(demand), enqueuedAt: this.now(), attempted: false, removed: false });
   }
 
   /** Removes a queued task (cancel) and its reservation; false if it is not queued. */
   dequeue(taskId: string): boolean {
     const queued = this.queue.remove(taskId);
     if (queued === undefined) return false;
-    this.releaseShape(queued.shape);
+    this.shapes.release(queued.shape);
     const reservation = this.reservationsByTask.get(taskId);
     if (reservation !== undefined) this.dropReservation(reservation);
     return true;
@@ -199,7 +193,7 @@ export class Scheduler {
     if (!machine.canAllocate(demand, gpuIndices, gpuMilli)) return false;
 
     const queued = this.queue.remove(task.id);
-    if (queued !== undefined) this.releaseShape(queued.shape);
+    if (queued !== undefined) this.shapes.release(queued.shape);
     const reservation = this.reservationsByTask.get(task.id);
     if (reservation !== undefined) this.dropReservation(reservation);
     this.allocateOn(machine, demand, gpuIndices, gpuMilli);
@@ -298,7 +292,7 @@ export class Scheduler {
     const candidate = queued.shape.best(this.index, this.fragmentation);
     if (candidate !== undefined) {
       const machine = candidate.group.firstMember()!;
-      const devices = devicesFor(candidate.group, candidate.positions, machine);
+      const devices = candidate.group.deviceIndicesOn(machine, candidate.positions);
       if (own !== undefined) this.dropReservation(own);
       return this.placeQueued(queued, machine, devices);
     }
@@ -342,7 +336,7 @@ export class Scheduler {
   private placeQueued(queued: QueuedTask, machine: MachineState, gpuIndices: number[]): Placement {
     const demand = queued.demand;
     this.queue.remove(demand.taskId);
-    this.releaseShape(queued.shape);
+    this.shapes.release(queued.shape);
     const gpuMilli = demand.gpuCount > 0 ? 1000 : demand.gpuMilli;
     this.allocateOn(machine, demand, gpuIndices, gpuMilli);
     // `gpuIndices` is a fresh array from the planner, so the placement may own it.
@@ -370,54 +364,9 @@ export class Scheduler {
     if (machine.schedulable && !machine.reserved && !machine.removed) this.index.insert(machine);
   }
 
-  private acquireShape(demand: Demand): ShapeIndex {
-    let shape = this.shapes.get(demand.shapeKey);
-    if (shape === undefined) {
-      shape = new ShapeIndex(demand);
-      this.shapes.set(demand.shapeKey, shape);
-    }
-    if (shape.queuedCount === 0) this.idleShapes.delete(demand.shapeKey);
-    shape.queuedCount++;
-    return shape;
-  }
-
-  private releaseShape(shape: ShapeIndex): void {
-    shape.queuedCount--;
-    if (shape.queuedCount > 0) return;
-    this.idleShapes.set(shape.demand.shapeKey, shape);
-    if (this.idleShapes.size > IDLE_SHAPES_KEPT) {
-      const oldest = this.idleShapes.keys().next().value;
-      if (oldest !== undefined) {
-        this.idleShapes.delete(oldest);
-        this.shapes.delete(oldest);
-      }
-    }
-  }
-
   private requireMachine(machineId: string): MachineState {
     const machine = this.machines.get(machineId);
     if (machine === undefined) throw new SchedulerError(`machine ${machineId} not found`, 'not_found');
     return machine;
   }
-}
-
-/** Maps canonical device positions of a group to device indices on one of its machines. */
-function devicesFor(group: StateGroup, positions: readonly number[], machine: MachineState): number[] {
-  const machineClass = machine.machineClass;
-  const taken: number[] = [];
-  for (const position of positions) {
-    const kind = group.kindAt(position);
-    for (let index = 0; index < machineClass.gpuCount; index++) {
-      if (taken.includes(index)) continue;
-      if (machineClass.deviceKinds[index] !== kind) continue;
-      if (1000 - machine.gpuUsedMilli[index]! !== group.freeMilli[position]) continue;
-      if (machineClass.gpuMemoryMib[index]! - machine.gpuUsedMemoryMib[index]! !== group.freeMemoryMibByDevice[position]) continue;
-      taken.push(index);
-      break;
-    }
-  }
-  if (taken.length !== positions.length) {
-    throw new Error(`state group ${group.key} does not match machine ${machine.id}; the index is corrupt`);
-  }
-  return taken;
 }

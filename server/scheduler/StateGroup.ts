@@ -85,6 +85,31 @@ export class StateGroup {
     return this.machineClass.deviceKinds[this.deviceIndex[position]!]!;
   }
 
+  /**
+   * Maps device positions of this group to device indices on one of its
+   * members. Positions name device states, not indices, so the member's
+   * devices are matched by kind and free share and memory.
+   */
+  deviceIndicesOn(machine: MachineState, positions: readonly number[]): number[] {
+    const machineClass = machine.machineClass;
+    const taken: number[] = [];
+    for (const position of positions) {
+      const kind = this.kindAt(position);
+      for (let index = 0; index < machineClass.gpuCount; index++) {
+        if (taken.includes(index)) continue;
+        if (machineClass.deviceKinds[index] !== kind) continue;
+        if (1000 - machine.gpuUsedMilli[index]! !== this.freeMilli[position]) continue;
+        if (machineClass.gpuMemoryMib[index]! - machine.gpuUsedMemoryMib[index]! !== this.freeMemoryMibByDevice[position]) continue;
+        taken.push(index);
+        break;
+      }
+    }
+    if (taken.length !== positions.length) {
+      throw new Error(`state group ${this.key} does not match machine ${machine.id}; the index is corrupt`);
+    }
+    return taken;
+  }
+
   /** Any member; groups in the index always have one. */
   firstMember(): MachineState | undefined {
     for (const machine of this.members) return machine;
