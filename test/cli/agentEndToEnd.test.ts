@@ -73,11 +73,14 @@ describe('CLI with a running agent', () => {
   });
 
   test('drain makes the agent leave', async () => {
+    // Listen before draining, because the agent may exit before the drain command does.
+    const agentClosed = once(agent!, 'close');
+
     const result = await runMachinehub(server.address, ['machines', 'drain', 'e2e-a1', '--deadline', '5']);
 
     expect(result.exitCode).toBe(0);
     expect(result.stdout.trim()).toBe('e2e-a1  draining');
-    const [exitCode] = await once(agent!, 'close');
+    const [exitCode] = await agentClosed;
     expect(exitCode).toBe(0);
   });
 });
