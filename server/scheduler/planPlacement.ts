@@ -78,25 +78,35 @@ export function planPlacement(
       if (group.freeMilli[position] === 1000 && (anyDevice || deviceAllowed(demand, group, position))) positions.push(position);
     }
     if (positions.length < demand.gpuCount) return undefined;
-    return scoreChoice(demand, group, policy, fragmentation, weightsAfter, positions, tier);
+    scoreChoice(demand, group, policy, fragmentation, weightsAfter, positions, -1);
+    return { group, tier, primary: score.primary, secondary: score.secondary, positions };
   }
 
   if (demand.gpuMilli > 0) {
-    let best: Candidate | undefined;
+    let bestPosition = -1;
+    let bestPrimary = 0;
+    let bestSecondary = 0;
     // Walk from the most used device down, so ties go to the fullest device that fits (best fit) and
-    // the emptier ones stay whole for larger tasks.
+    // the emptier ones stay whole for larger tasks. Only the winner becomes a Candidate.
     for (let position = group.deviceCount - 1; position >= 0; position--) {
       if (group.freeMilli[position]! < demand.gpuMilli || group.freeMemoryMibByDevice[position]! < demand.gpuMemoryMib) continue;
       if (!deviceAllowed(demand, group, position)) continue;
       // Devices in equal states are adjacent in canonical order; scoring one of them is enough.
       if (position + 1 < group.deviceCount && sameState(group, position, position + 1)) continue;
-      const candidate = scoreChoice(demand, group, policy, fragmentation, weightsAfter, position, tier);
-      if (best === undefined || compareCandidates(candidate, best) < 0) best = candidate;
+      scoreChoice(demand, group, policy, fragmentation, weightsAfter, NO_DEVICES, position);
+      const better = score.primary < bestPrimary || (score.primary === bestPrimary && score.secondary < bestSecondary);
+      if (bestPosition === -1 || better) {
+        bestPosition = position;
+        bestPrimary = score.primary;
+        bestSecondary = score.secondary;
+      }
     }
-    return best;
+    if (bestPosition === -1) return undefined;
+    return { group, tier, primary: bestPrimary, secondary: bestSecondary, positions: [bestPosition] };
   }
 
-  return scoreChoice(demand, group, policy, fragmentation, weightsAfter, NO_DEVICES, tier);
+  scoreChoice(demand, group, policy, fragmentation, weightsAfter, NO_DEVICES, -1);
+  return { group, tier, primary: score.primary, secondary: score.secondary, positions: NO_DEVICES };
 }
 
 const NO_DEVICES: readonly number[] = [];
@@ -114,22 +124,28 @@ function sameState(group: StateGroup, left: number, right: number): boolean {
   );
 }
 
+/** Output of `scoreChoice`, reused so losing device choices allocate nothing. */
+const score = { primary: 0, secondary: 0 };
+
+/**
+ * Scores taking `positions` (whole GPUs) or `sharePosition` (a share; -1
+ * for none) on a group, writing the result into `score`.
+ */
 function scoreChoice(
   demand: Demand,
   group: StateGroup,
   policy: PolicyName,
   fragmentation: FragmentationModel,
   weightsAfter: Float64Array | undefined,
-  /** Whole-GPU positions, or the one position of a share. */
-  devices: readonly number[] | number,
-  tier: number,
-): Candidate {
-  const positions = typeof devices === 'number' ? [devices] : devices;
+  positions: readonly number[],
+  sharePosition: number,
+): void {
   const machineClass = group.machineClass;
   const shareTaken = demand.gpuCount > 0 ? 1000 : demand.gpuMilli;
+  const devicesTaken = sharePosition >= 0 ? 1 : positions.length;
   const freeCpuAfter = group.freeCpuMilli - demand.cpuMilli;
   const freeMemoryAfter = group.freeMemoryMib - demand.memoryMib;
-  const freeGpuAfter = group.freeGpuMilli - shareTaken * positions.length;
+  const freeGpuAfter = group.freeGpuMilli - shareTaken * devicesTaken;
 
   // Fractions of capacity left free after placing (0 = full, 1 = empty) per resource.
   const cpuFree = freeCpuAfter / Math.max(machineClass.cpuMilli, 1);
@@ -147,12 +163,16 @@ function scoreChoice(
       primary = -freeFraction;
       break;
     case 'fgd': {
-      const growth = weightsAfter === undefined ? 0 : fragmentationGrowth(demand, group, fragmentation, weightsAfter, positions, shareTaken);
+      const growth =
+        weightsAfter === undefined
+          ? 0
+          : fragmentationGrowth(demand, group, fragmentation, weightsAfter, positions, sharePosition, shareTaken);
       primary = growth / Math.max(fragmentation.totalWeight, 1) + FGD_PACKING_MILLI * (cpuFree + memoryFree + gpuFree);
       break;
     }
   }
-  return { group, tier, primary, secondary: freeFraction, positions };
+  score.primary = primary;
+  score.secondary = freeFraction;
 }
 
 /** Weight of the GPU term in the binpack and spread scores. */
@@ -183,6 +203,7 @@ function fragmentationGrowth(
   fragmentation: FragmentationModel,
   weightsAfter: Float64Array,
   positions: readonly number[],
+  sharePosition: number,
   shareTaken: number,
 ): number {
   if (group.fragmentationVersion !== fragmentation.version) {
@@ -202,6 +223,10 @@ function fragmentationGrowth(
   for (const position of positions) {
     scratchMilli[position] = scratchMilli[position]! - shareTaken;
     scratchMemory[position] = scratchMemory[position]! - demand.gpuMemoryMib;
+  }
+  if (sharePosition >= 0) {
+    scratchMilli[sharePosition] = scratchMilli[sharePosition]! - shareTaken;
+    scratchMemory[sharePosition] = scratchMemory[sharePosition]! - demand.gpuMemoryMib;
   }
   const after = fragmentation.fragmentation(group, scratchMilli, scratchMemory, weightsAfter);
   return after - group.fragmentation;
