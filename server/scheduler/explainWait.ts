@@ -85,7 +85,7 @@ function explainNoCapacity(demand: Demand, classes: readonly MachineClass[]): st
   }
   const maxDevices = Math.max(...matching.map((machineClass) => allowedDevices(demand, machineClass, demand.gpuMemoryMib).length));
   if (gpusWanted > maxDevices) {
-    return `needs ${gpusWanted} GPUs${describeGpuQualifier(demand)}, largest machine has ${maxDevices}`;
+    return `needs ${gpus(gpusWanted)}${describeGpuQualifier(demand)}, largest machine has ${maxDevices}`;
   }
   return `no single machine has all of ${describeDemand(demand)} with matching labels`;
 }
@@ -99,7 +99,7 @@ function explainShortfall(demand: Demand, group: StateGroup, machineId: string):
       if (group.freeMilli[position] === 1000 && group.memoryMibAt(position) >= demand.gpuMemoryMib) unused++;
     }
     if (unused < demand.gpuCount) {
-      return `no machine has ${demand.gpuCount} free GPUs${qualifier}; best candidate ${machineId} has ${unused} free`;
+      return `no machine has ${demand.gpuCount} free ${demand.gpuCount === 1 ? 'GPU' : 'GPUs'}${qualifier}; best candidate ${machineId} has ${unused} free`;
     }
   } else if (demand.gpuMilli > 0) {
     let bestFree = 0;
@@ -135,9 +135,14 @@ function describeGpuQualifier(demand: Demand): string {
   return qualifier;
 }
 
+/** Formats a GPU count with its noun, e.g. "1 GPU" or "2 GPUs". */
+function gpus(count: number): string {
+  return count === 1 ? '1 GPU' : `${count} GPUs`;
+}
+
 function describeDemand(demand: Demand): string {
   const parts = [`${demand.cpuMilli}m CPU`, `${demand.memoryMib} MiB memory`];
-  if (demand.gpuCount > 0) parts.push(`${demand.gpuCount} GPUs${describeGpuQualifier(demand)}`);
+  if (demand.gpuCount > 0) parts.push(`${gpus(demand.gpuCount)}${describeGpuQualifier(demand)}`);
   else if (demand.gpuMilli > 0) parts.push(`a ${demand.gpuMilli}/1000 GPU share${describeGpuQualifier(demand)}`);
   return parts.join(', ');
 }

@@ -32,7 +32,7 @@ describe('Scheduler placement', () => {
     expect(sets).toContainEqual([2, 3]);
     expect(first.every((placement) => placement.gpuMilli === 1000)).toBe(true);
     expect(scheduler.isQueued('one')).toBe(true);
-    expect(scheduler.queueReason('one')).toContain('no machine has 1 free GPUs; best candidate m-1 has 0 free');
+    expect(scheduler.queueReason('one')).toContain('no machine has 1 free GPU; best candidate m-1 has 0 free');
 
     expect(scheduler.release('two-b')).toBe(true);
     const second = scheduler.schedule();
