@@ -1,5 +1,5 @@
 import { formatCores, formatGpuShare, formatMemory } from '../client/index.js';
-import type { ResourceRequest, Task } from '../gen/machinehub/task/v1/task.js';
+import { TaskState, type ResourceRequest, type Task } from '../gen/machinehub/task/v1/task.js';
 import { formatConstraint, formatPolicy, formatTaskState, formatTime } from './formatNames.js';
 import { formatTable } from './formatTable.js';
 
@@ -19,8 +19,20 @@ export function formatTaskRow(task: Task): string[] {
     String(task.spec?.priority ?? 0),
     task.machineId || '-',
     String(task.attempt),
-    task.reason || task.error || '',
+    formatTaskReason(task),
   ];
+}
+
+/**
+ * Returns why the task is in its state. The error of an earlier failed
+ * attempt is shown only once the task has failed, because a retried task
+ * that runs again is no longer in error.
+ */
+export function formatTaskReason(task: Task): string {
+  if (task.state === TaskState.TASK_STATE_FAILED) {
+    return task.reason || task.error;
+  }
+  return task.reason;
 }
 
 /** Returns the state, with "(cancelling)" while a cancel awaits the agent's confirmation. */
@@ -44,7 +56,9 @@ export function formatGpuRequest(resources: ResourceRequest | undefined): string
 export function formatTaskDetails(task: Task): string {
   const spec = task.spec;
   const resources = spec?.resources;
+  // 3 is the server's default when the spec leaves max_attempts at 0.
   const maxAttempts = spec?.retry?.maxAttempts || 3;
+  const lastAttempt = task.attempts.at(-1);
   const fields: [string, string][] = [
     ['ID', task.id],
     ['Name', spec?.name || '-'],
@@ -61,7 +75,7 @@ export function formatTaskDetails(task: Task): string {
     ['Created', formatTime(task.createTime)],
     ['Started', formatTime(task.startTime)],
     ['Finished', formatTime(task.finishTime)],
-    ['Exit code', task.attempts.length === 0 ? '-' : String(task.exitCode)],
+    ['Exit code', lastAttempt?.finishedTime === undefined ? '-' : String(task.exitCode)],
     ['Error', task.error || '-'],
   ];
   const width = Math.max(...fields.map(([label]) => label.length)) + 1;

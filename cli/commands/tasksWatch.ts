@@ -1,7 +1,7 @@
 import { TaskState, WatchTasksResponse, type Task } from '../../gen/machinehub/task/v1/task.js';
 import type { Command, CommandContext } from '../Command.js';
 import { formatTaskState, formatTime } from '../formatNames.js';
-import { formatTaskStateWithCancel } from '../formatTask.js';
+import { formatTaskReason, formatTaskStateWithCancel } from '../formatTask.js';
 
 /**
  * Interval between GetTask polls of the watched ids, ms. The stream sends
@@ -73,7 +73,9 @@ function createChangePrinter(context: CommandContext, ids: string[]): ChangePrin
         previousState === TaskState.TASK_STATE_UNSPECIFIED
           ? formatTaskStateWithCancel(task)
           : `${formatTaskState(previousState)} -> ${formatTaskStateWithCancel(task)}`;
-      const detail = [task.machineId && `machine ${task.machineId}`, task.reason || task.error].filter(Boolean).join('  ');
+      const placement = task.state === TaskState.TASK_STATE_QUEUED || task.machineId === '' ? '' : `machine ${task.machineId}`;
+      const attempt = task.attempt === 0 ? '' : `attempt ${task.attempt}`;
+      const detail = [placement, attempt, formatTaskReason(task)].filter((part) => part !== '').join('  ');
       context.print(`${formatTime(new Date())}  ${task.id}  ${change}${detail === '' ? '' : `  ${detail}`}`);
     },
     allFinal() {

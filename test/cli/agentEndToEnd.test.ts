@@ -58,7 +58,7 @@ describe('CLI with a running agent', () => {
     const details = await runMachinehub(server.address, ['tasks', 'get', 'e2e-1']);
 
     expect(watched.exitCode).toBe(0);
-    expect(watched.stdout.trimEnd().split('\n').at(-1)).toMatch(/e2e-1 {2}(\w+ -> )?completed {2}machine e2e-a1$/);
+    expect(watched.stdout.trimEnd().split('\n').at(-1)).toMatch(/e2e-1 {2}(\w+ -> )?completed {2}machine e2e-a1 {2}attempt 1$/);
     expect(details.stdout).toMatch(/^Exit code:\s+0$/m);
     expect(details.stdout).toMatch(/^ {2}1\s+e2e-a1\s+-\s+completed\s/m);
     expect(details.stdout).toMatch(/^ {2}hello from e2e-1$/m);
