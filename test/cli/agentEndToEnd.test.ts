@@ -26,7 +26,8 @@ beforeAll(async () => {
   server = await startServer({ listen: '127.0.0.1:0', inMemory: true, logLevel: 'silent' });
   agent = spawn(
     process.execPath,
-    [BIN_PATH, 'agent', '--server', server.address, '--id', 'e2e-a1', '--cpus', '2', '--memory-mib', '1024', '--label', 'zone=a', '--log-level', 'warn'],
+    // --gpus 0 keeps the declared capacity the same on hosts with GPUs.
+    [BIN_PATH, 'agent', '--server', server.address, '--id', 'e2e-a1', '--cpus', '2', '--memory-mib', '1024', '--gpus', '0', '--label', 'zone=a', '--log-level', 'warn'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   agent.stdout?.setEncoding('utf8').on('data', (chunk: string) => (agentLog += chunk));
