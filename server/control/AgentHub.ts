@@ -49,8 +49,8 @@ export class AgentHub {
    * of their tasks is placed again.
    */
   restore(startMs: number): void {
-    for (const machine of this.plane.machines.values()) {
-      if (!machine.agentId || this.plane.activeOn(machine.id).size === 0) continue;
+    for (const machine of this.plane.fleet.machines.values()) {
+      if (!machine.agentId || this.plane.fleet.activeOn(machine.id).size === 0) continue;
       this.agents.set(machine.agentId, {
         id: machine.agentId,
         machineId: machine.id,
@@ -64,7 +64,7 @@ export class AgentHub {
         leaseTimeoutMs: this.settings.leaseTimeoutMs,
         draining: false,
       });
-      this.plane.setStatus(machine.id, MachineStatus.MACHINE_STATUS_DISCONNECTED, 'waiting for the agent after a server restart');
+      this.plane.fleet.setStatus(machine.id, MachineStatus.MACHINE_STATUS_DISCONNECTED, 'waiting for the agent after a server restart');
     }
   }
 
@@ -84,7 +84,7 @@ export class AgentHub {
     const invalid = validateMachine('register.machine_', machineId, register.capacity, register.labels);
     if (invalid) throw invalid;
 
-    const machine = this.plane.machines.get(machineId);
+    const machine = this.plane.fleet.machines.get(machineId);
     if (machine?.agentId && machine.agentId !== agentId && this.sessions.has(machine.agentId)) {
       throw alreadyExists(`machine "${machineId}" is served by connected agent "${machine.agentId}"`);
     }
@@ -93,10 +93,10 @@ export class AgentHub {
       // The old stream may be half-dead (its peer vanished without a FIN); the new one wins.
       previous.log.warn({ agentId }, 'replaced by a new stream of the same agent');
       previous.close('replaced by a new stream of the same agent');
-      this.plane.detachLink(previous.machineId, previous);
+      this.plane.fleet.detach(previous.machineId, previous);
     }
 
-    const record = machine ?? this.plane.addMachine(machineId, register.capacity!, register.labels, false);
+    const record = machine ?? this.plane.fleet.add(machineId, register.capacity!, register.labels, false);
     record.agentId = agentId;
     const now = Date.now();
     const lease = leaseFor(this.settings, this.connectedCount() + 1);
@@ -118,7 +118,7 @@ export class AgentHub {
     record.lastHeartbeatTime = agent.lastHeartbeatTime;
 
     const adopted = this.plane.attachLink(machineId, session, register.running);
-    this.plane.setStatus(machineId, MachineStatus.MACHINE_STATUS_READY, '');
+    this.plane.fleet.setStatus(machineId, MachineStatus.MACHINE_STATUS_READY, '');
     session.log.info(
       { agentId, machineId, peer: session.peer, adopted: adopted.length, reported: register.running.length, heartbeatMs: lease.heartbeatIntervalMs },
       'agent connected',
@@ -150,11 +150,11 @@ export class AgentHub {
     const now = Date.now();
     agent.lastSeenMs = now;
     agent.lastHeartbeatTime = new Date(now);
-    const machine = this.plane.machines.get(agent.machineId);
+    const machine = this.plane.fleet.machines.get(agent.machineId);
     if (machine) machine.lastHeartbeatTime = agent.lastHeartbeatTime;
     if (agent.state === AgentState.AGENT_STATE_DISCONNECTED) {
       agent.state = AgentState.AGENT_STATE_CONNECTED;
-      this.plane.setStatus(agent.machineId, MachineStatus.MACHINE_STATUS_READY, '');
+      this.plane.fleet.setStatus(agent.machineId, MachineStatus.MACHINE_STATUS_READY, '');
       session.log.info({ agentId: agent.id }, 'heartbeats resumed');
     }
     this.plane.reconcileRunning(agent.machineId, running);
@@ -166,8 +166,8 @@ export class AgentHub {
     if (!agent) return;
     agent.draining = true;
     agent.state = AgentState.AGENT_STATE_DRAINING;
-    this.plane.setStatus(agent.machineId, MachineStatus.MACHINE_STATUS_DRAINING, 'the agent is draining');
-    session.log.info({ agentId: agent.id, running: this.plane.activeOn(agent.machineId).size }, 'agent draining');
+    this.plane.fleet.setStatus(agent.machineId, MachineStatus.MACHINE_STATUS_DRAINING, 'the agent is draining');
+    session.log.info({ agentId: agent.id, running: this.plane.fleet.activeOn(agent.machineId).size }, 'agent draining');
   }
 
   /**
@@ -179,19 +179,19 @@ export class AgentHub {
     session.close(cause);
     if (this.sessions.get(session.agentId) !== session) return;
     this.sessions.delete(session.agentId);
-    this.plane.detachLink(session.machineId, session);
+    this.plane.fleet.detach(session.machineId, session);
     const agent = this.agents.get(session.agentId);
     if (!agent) return;
     const now = Date.now();
-    if (agent.draining && this.plane.activeOn(agent.machineId).size === 0) {
+    if (agent.draining && this.plane.fleet.activeOn(agent.machineId).size === 0) {
       agent.state = AgentState.AGENT_STATE_LEFT;
-      this.plane.setStatus(agent.machineId, MachineStatus.MACHINE_STATUS_OFFLINE, 'the agent left after a drain');
+      this.plane.fleet.setStatus(agent.machineId, MachineStatus.MACHINE_STATUS_OFFLINE, 'the agent left after a drain');
       session.log.info({ agentId: agent.id, machineId: agent.machineId }, 'agent left');
       return;
     }
     agent.state = AgentState.AGENT_STATE_DISCONNECTED;
     agent.disconnectedAtMs = now;
-    this.plane.setStatus(agent.machineId, MachineStatus.MACHINE_STATUS_DISCONNECTED, `stream ended: ${cause}`);
+    this.plane.fleet.setStatus(agent.machineId, MachineStatus.MACHINE_STATUS_DISCONNECTED, `stream ended: ${cause}`);
     session.log.warn({ agentId: agent.id, machineId: agent.machineId, cause }, 'agent disconnected');
   }
 

@@ -1,21 +1,18 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { TaskSpec, TaskState, type Attempt } from '../../gen/machinehub/task/v1/task.js';
+import { TaskState, type Attempt, type TaskSpec } from '../../gen/machinehub/task/v1/task.js';
 import { MachineStatus, type MachineCapacity } from '../../gen/machinehub/machine/v1/machine.js';
 import { CancelReason, type ConnectResponse, type RunningAttempt } from '../../gen/machinehub/agent/v1/agent.js';
-import { SchedulerError, validateDemand, type Scheduler, type Placement } from '../scheduler/index.js';
+import type { Scheduler, Placement } from '../scheduler/index.js';
 import type { Store } from '../store/Store.js';
-import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../errors.js';
+import { alreadyExists, failedPrecondition, notFound } from '../errors.js';
+import { planSubmission } from './planSubmission.js';
 import { newTaskId } from './ids.js';
 import { toDemand } from './demand.js';
-import { validateTaskSpec } from './validateTaskSpec.js';
 import { backoffMs, maxAttempts, msToDuration } from './retry.js';
 import { isFinal } from './taskStates.js';
-import { toMachineSpec } from './machineSpec.js';
 import type { MachineRecord, TaskRecord } from './records.js';
-
-/** Most tasks in one SubmitTasks call. */
-export const MAX_BATCH = 10_000;
+import { MachineTable, type AgentLink } from './MachineTable.js';
 
 /**
  * Most placements per scheduling pass. A pass runs on the event loop, so a
@@ -23,14 +20,6 @@ export const MAX_BATCH = 10_000;
  * next pass starts on the following turn.
  */
 const MAX_PLACEMENTS_PER_PASS = 2_000;
-
-/** The server side of one agent's stream, as the control plane uses it. */
-export interface AgentLink {
-  /** Queues a control message (assignment, cancel, drain). Never dropped. */
-  sendControl(message: ConnectResponse): void;
-  /** Ends the stream with an error status, for example when its machine is removed. */
-  close(reason: string): void;
-}
 
 export interface ControlPlaneOptions {
   scheduler: Scheduler;
@@ -51,19 +40,17 @@ interface AttemptOutcome {
 }
 
 /**
- * The task and machine state machine. It owns every TaskRecord and
- * MachineRecord, turns scheduler placements into assignments, and applies
- * agent reports. Invariant: a task is in the scheduler's queue iff it is
- * QUEUED with no pending backoff, and holds an allocation iff it is ASSIGNED
- * or RUNNING; `active` lists the latter per machine.
+ * The task state machine. It owns every TaskRecord and, through `fleet`,
+ * every MachineRecord; it turns scheduler placements into assignments and
+ * applies agent reports. Invariant: a task is in the scheduler's queue iff it
+ * is QUEUED with no pending backoff, and holds an allocation iff it is
+ * ASSIGNED or RUNNING; `fleet.activeOn` lists the latter per machine.
  *
  * Emits 'task' (record, previousState) and 'machine' (record, removed).
  */
 export class ControlPlane extends EventEmitter {
   readonly tasks = new Map<string, TaskRecord>();
-  readonly machines = new Map<string, MachineRecord>();
-  private readonly links = new Map<string, AgentLink>();
-  private readonly active = new Map<string, Set<string>>();
+  readonly fleet: MachineTable;
   private readonly backoff = new Set<string>();
   private seq = 0;
   private passScheduled = false;
@@ -77,15 +64,12 @@ export class ControlPlane extends EventEmitter {
     this.scheduler = options.scheduler;
     this.store = options.store;
     this.log = options.logger;
+    this.fleet = new MachineTable(this.scheduler, this.store, this.log, this, () => this.requestPass());
   }
 
   /** Rebuilds state from the store after a restart; assigned tasks keep their allocations. */
   restore(machines: MachineRecord[], tasks: TaskRecord[]): void {
-    for (const machine of machines) {
-      this.machines.set(machine.id, machine);
-      this.scheduler.addMachine(toMachineSpec(machine));
-      this.scheduler.setSchedulable(machine.id, false);
-    }
+    for (const machine of machines) this.fleet.restore(machine);
     for (const task of [...tasks].sort((a, b) => a.seq - b.seq)) {
       this.tasks.set(task.id, task);
       this.seq = Math.max(this.seq, task.seq);
@@ -94,7 +78,7 @@ export class ControlPlane extends EventEmitter {
         else this.scheduler.enqueue(toDemand(task.id, task.spec));
       } else if (task.state === TaskState.TASK_STATE_ASSIGNED || task.state === TaskState.TASK_STATE_RUNNING) {
         const adopted = this.scheduler.adopt(toDemand(task.id, task.spec), task.machineId, task.gpuIndices, task.gpuMilli);
-        if (adopted) this.activeOn(task.machineId).add(task.id);
+        if (adopted) this.fleet.activeOn(task.machineId).add(task.id);
         else this.endAttempt(task, lostOutcome('its machine no longer fits it after a restart'));
       }
     }
@@ -104,30 +88,9 @@ export class ControlPlane extends EventEmitter {
 
   /** Accepts a batch atomically; resolves once the new records are durable. */
   async submit(specs: TaskSpec[]): Promise<TaskRecord[]> {
-    if (specs.length === 0 || specs.length > MAX_BATCH) {
-      throw invalidArgument(`tasks: ${specs.length} tasks in the request, expected 1 to ${MAX_BATCH}`);
-    }
-    const results: (TaskRecord | TaskSpec)[] = [];
-    const idsInBatch = new Set<string>();
-    for (const [index, spec] of specs.entries()) {
-      const error = validateTaskSpec(spec, index, this.options.maxMessageBytes);
-      if (error) throw error;
-      const demandError = validateDemand(toDemand(spec.id || 'new', spec));
-      if (demandError) throw invalidArgument(`tasks[${index}].resources: ${demandError}`);
-      if (spec.id === '') {
-        results.push(spec);
-        continue;
-      }
-      if (idsInBatch.has(spec.id)) throw invalidArgument(`tasks[${index}].id: "${spec.id}" appears twice in the request`);
-      idsInBatch.add(spec.id);
-      const existing = this.tasks.get(spec.id);
-      if (!existing) results.push(spec);
-      else if (sameSpec(existing.spec, spec)) results.push(existing);
-      else throw alreadyExists(`tasks[${index}].id: "${spec.id}" exists with a different spec`);
-    }
-
+    const plan = planSubmission(specs, this.tasks, this.options.maxMessageBytes);
     const now = new Date();
-    const accepted = results.map((item) => (isRecord(item) ? item : this.createTask(item, now)));
+    const accepted = plan.map((item) => ('seq' in item ? item : this.createTask(item, now)));
     await this.store.flush();
     this.requestPass();
     return accepted;
@@ -195,7 +158,7 @@ export class ControlPlane extends EventEmitter {
   }
 
   private sendCancel(task: TaskRecord, reason: CancelReason): void {
-    this.links.get(task.machineId)?.sendControl(cancelMessage(task.id, task.attempt, this.options.cancelGraceMs, reason));
+    this.fleet.send(task.machineId, cancelMessage(task.id, task.attempt, this.options.cancelGraceMs, reason));
   }
 
   // ---- Scheduling --------------------------------------------------------
@@ -234,7 +197,7 @@ export class ControlPlane extends EventEmitter {
       error: '',
     };
     task.attempts.push(attempt);
-    this.activeOn(placement.machineId).add(task.id);
+    this.fleet.activeOn(placement.machineId).add(task.id);
     this.store.saveTask(task);
     this.emit('task', task, TaskState.TASK_STATE_QUEUED);
     this.log.info(
@@ -269,7 +232,7 @@ export class ControlPlane extends EventEmitter {
       () => {
         const current = task.attempt === attempt && task.machineId === machineId && task.state === TaskState.TASK_STATE_ASSIGNED;
         if (!current) return;
-        this.links.get(machineId)?.sendControl(message);
+        this.fleet.send(machineId, message);
         if (task.cancelRequested) this.sendCancel(task, CancelReason.CANCEL_REASON_CLIENT);
       },
       (error: unknown) => {
@@ -315,7 +278,8 @@ export class ControlPlane extends EventEmitter {
         'rejected report for a stale attempt',
       );
       if (report.state === TaskState.TASK_STATE_RUNNING) {
-        this.links.get(machineId)?.sendControl(
+        this.fleet.send(
+          machineId,
           cancelMessage(report.taskId, report.attempt, this.options.cancelGraceMs, CancelReason.CANCEL_REASON_STALE_ATTEMPT),
         );
       }
@@ -362,7 +326,7 @@ export class ControlPlane extends EventEmitter {
   private endAttempt(task: TaskRecord, outcome: AttemptOutcome): void {
     const previous = task.state;
     this.scheduler.release(task.id);
-    this.active.get(task.machineId)?.delete(task.id);
+    this.fleet.activeOn(task.machineId).delete(task.id);
     const now = new Date();
     const attempt = task.attempts.at(-1);
     if (attempt) {
@@ -411,71 +375,10 @@ export class ControlPlane extends EventEmitter {
 
   /** Declares a machine by API; it stays OFFLINE until its agent connects. */
   async registerMachine(id: string, capacity: MachineCapacity, labels: Record<string, string>): Promise<MachineRecord> {
-    if (this.machines.has(id)) throw alreadyExists(`machine "${id}" already exists`);
-    const machine = this.addMachine(id, capacity, labels, true);
+    if (this.fleet.machines.has(id)) throw alreadyExists(`machine "${id}" already exists`);
+    const machine = this.fleet.add(id, capacity, labels, true);
     await this.store.flush();
     return machine;
-  }
-
-  /**
-   * Adds a machine; it is not schedulable until setStatus(READY). Throws
-   * INVALID_ARGUMENT, changing nothing, when the scheduler rejects the spec.
-   */
-  addMachine(id: string, capacity: MachineCapacity, labels: Record<string, string>, declared: boolean): MachineRecord {
-    const machine: MachineRecord = {
-      id,
-      capacity,
-      labels,
-      declared,
-      status: MachineStatus.MACHINE_STATUS_OFFLINE,
-      statusReason: 'no agent connected',
-      agentId: '',
-      lastHeartbeatTime: undefined,
-    };
-    try {
-      this.scheduler.addMachine(toMachineSpec(machine));
-    } catch (error) {
-      if (error instanceof SchedulerError) throw invalidArgument(`machine "${id}": ${error.message}`);
-      throw error;
-    }
-    this.machines.set(id, machine);
-    this.scheduler.setSchedulable(id, false);
-    this.store.saveMachine(machine);
-    this.emit('machine', machine, false);
-    this.log.info({ machineId: id, declared, cpuMilli: capacity.cpuMilli, gpus: capacity.gpus.length }, 'machine added');
-    return machine;
-  }
-
-  getMachine(id: string): MachineRecord {
-    const machine = this.machines.get(id);
-    if (!machine) throw notFound(`machine "${id}" not found`);
-    return machine;
-  }
-
-  /** Tasks assigned to or running on a machine. */
-  activeOn(machineId: string): Set<string> {
-    let set = this.active.get(machineId);
-    if (!set) {
-      set = new Set();
-      this.active.set(machineId, set);
-    }
-    return set;
-  }
-
-  allocationOf(machineId: string) {
-    return this.scheduler.machineAllocation(machineId);
-  }
-
-  /** Sets a machine's status; only READY machines take new tasks. */
-  setStatus(machineId: string, status: MachineStatus, reason: string): void {
-    const machine = this.machines.get(machineId);
-    if (!machine || (machine.status === status && machine.statusReason === reason)) return;
-    machine.status = status;
-    machine.statusReason = reason;
-    this.scheduler.setSchedulable(machineId, status === MachineStatus.MACHINE_STATUS_READY);
-    this.store.saveMachine(machine);
-    this.emit('machine', machine, false);
-    if (status === MachineStatus.MACHINE_STATUS_READY) this.requestPass();
   }
 
   /**
@@ -485,10 +388,10 @@ export class ControlPlane extends EventEmitter {
    * agent runs that are not current get a CancelTask.
    */
   attachLink(machineId: string, link: AgentLink, running: RunningAttempt[]): RunningAttempt[] {
-    this.links.set(machineId, link);
+    this.fleet.attach(machineId, link);
     const reported = new Map(running.map((r) => [r.taskId, r.attempt]));
     const adopted: RunningAttempt[] = [];
-    for (const taskId of [...this.activeOn(machineId)]) {
+    for (const taskId of [...this.fleet.activeOn(machineId)]) {
       const task = this.tasks.get(taskId);
       if (!task) continue;
       if (reported.get(taskId) === task.attempt) {
@@ -520,25 +423,14 @@ export class ControlPlane extends EventEmitter {
         (task.state === TaskState.TASK_STATE_ASSIGNED || task.state === TaskState.TASK_STATE_RUNNING);
       if (current) continue;
       this.log.warn({ taskId, attempt, machineId }, 'agent runs a stale attempt; telling it to stop');
-      this.links
-        .get(machineId)
-        ?.sendControl(cancelMessage(taskId, attempt, this.options.cancelGraceMs, CancelReason.CANCEL_REASON_STALE_ATTEMPT));
+      this.fleet.send(machineId, cancelMessage(taskId, attempt, this.options.cancelGraceMs, CancelReason.CANCEL_REASON_STALE_ATTEMPT));
     }
-  }
-
-  /** Forgets a stream; a later stream of the same machine replaces it. */
-  detachLink(machineId: string, link: AgentLink): void {
-    if (this.links.get(machineId) === link) this.links.delete(machineId);
-  }
-
-  hasLink(machineId: string): boolean {
-    return this.links.has(machineId);
   }
 
   /** Ends every attempt on a lost machine; each is queued again or failed. */
   machineLost(machineId: string, reason: string): void {
-    this.setStatus(machineId, MachineStatus.MACHINE_STATUS_LOST, reason);
-    for (const taskId of [...this.activeOn(machineId)]) {
+    this.fleet.setStatus(machineId, MachineStatus.MACHINE_STATUS_LOST, reason);
+    for (const taskId of [...this.fleet.activeOn(machineId)]) {
       const task = this.tasks.get(taskId);
       if (task) this.endAttempt(task, lostOutcome(`machine ${machineId} lost: ${reason}`));
     }
@@ -546,22 +438,15 @@ export class ControlPlane extends EventEmitter {
 
   /** Removes a machine: its attempts end as lost and its agent's stream is closed. */
   async removeMachine(id: string): Promise<string[]> {
-    this.getMachine(id);
-    const taskIds = [...this.activeOn(id)];
+    this.fleet.get(id);
+    const taskIds = [...this.fleet.activeOn(id)];
     for (const taskId of taskIds) {
       const task = this.tasks.get(taskId);
       if (!task) continue;
       this.sendCancel(task, CancelReason.CANCEL_REASON_MACHINE_REMOVED);
       this.endAttempt(task, lostOutcome(`machine ${id} removed`));
     }
-    this.scheduler.removeMachine(id);
-    this.links.get(id)?.close(`machine "${id}" was removed`);
-    this.links.delete(id);
-    this.active.delete(id);
-    const machine = this.machines.get(id);
-    this.machines.delete(id);
-    this.store.deleteMachine(id);
-    if (machine) this.emit('machine', machine, true);
+    this.fleet.delete(id, `machine "${id}" was removed`);
     this.log.info({ machineId: id, taskIds }, 'machine removed');
     await this.store.flush();
     return taskIds;
@@ -569,11 +454,10 @@ export class ControlPlane extends EventEmitter {
 
   /** Asks a machine's agent to drain; no new tasks go there from now on. */
   async drainMachine(id: string, deadlineSeconds: number): Promise<MachineRecord> {
-    const machine = this.getMachine(id);
-    const link = this.links.get(id);
-    if (!link) throw failedPrecondition(`machine "${id}" has no connected agent to drain (status ${MachineStatus[machine.status]})`);
-    this.setStatus(id, MachineStatus.MACHINE_STATUS_DRAINING, `drain requested, deadline ${deadlineSeconds}s`);
-    link.sendControl({ kind: { $case: 'drainRequested', drainRequested: { deadline: { seconds: deadlineSeconds, nanos: 0 } } } });
+    const machine = this.fleet.get(id);
+    if (!this.fleet.hasLink(id)) throw failedPrecondition(`machine "${id}" has no connected agent to drain (status ${MachineStatus[machine.status]})`);
+    this.fleet.setStatus(id, MachineStatus.MACHINE_STATUS_DRAINING, `drain requested, deadline ${deadlineSeconds}s`);
+    this.fleet.send(id, { kind: { $case: 'drainRequested', drainRequested: { deadline: { seconds: deadlineSeconds, nanos: 0 } } } });
     this.log.info({ machineId: id, deadlineSeconds }, 'drain requested');
     await this.store.flush();
     return machine;
@@ -587,15 +471,3 @@ function lostOutcome(error: string): AttemptOutcome {
 function cancelMessage(taskId: string, attempt: number, graceMs: number, reason: CancelReason): ConnectResponse {
   return { kind: { $case: 'cancelTask', cancelTask: { taskId, attempt, gracePeriod: msToDuration(graceMs), reason } } };
 }
-
-function isRecord(item: TaskRecord | TaskSpec): item is TaskRecord {
-  return 'seq' in item;
-}
-
-/** Compares specs by their encoding, ignoring map order, so a retried submission matches. */
-function sameSpec(a: TaskSpec, b: TaskSpec): boolean {
-  const canonical = (spec: TaskSpec) =>
-    TaskSpec.encode({ ...spec, env: Object.fromEntries(Object.entries(spec.env).sort(([x], [y]) => x.localeCompare(y))) }).finish();
-  return Buffer.compare(canonical(a), canonical(b)) === 0;
-}
-

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ConnectResponse } from '../../gen/machinehub/agent/v1/agent.js';
-import type { AgentLink } from '../control/ControlPlane.js';
+import type { AgentLink } from '../control/MachineTable.js';
 import { OutboundQueue } from './OutboundQueue.js';
 
 /**

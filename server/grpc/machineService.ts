@@ -30,7 +30,7 @@ export function machineService(plane: ControlPlane): ServiceImplementation<typeo
     },
 
     async getMachine(request) {
-      return { machine: toWireMachine(plane, plane.getMachine(request.id)) };
+      return { machine: toWireMachine(plane, plane.fleet.get(request.id)) };
     },
 
     async listMachines(request) {
@@ -42,7 +42,7 @@ export function machineService(plane: ControlPlane): ServiceImplementation<typeo
       }
       const statuses = new Set(request.statuses);
       const limit = pageSize(request.pageSize);
-      const sorted = [...plane.machines.values()]
+      const sorted = [...plane.fleet.machines.values()]
         .filter((machine) => statuses.size === 0 || statuses.has(machine.status))
         .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       const start = request.pageToken === '' ? 0 : sorted.findIndex((machine) => machine.id > request.pageToken);
@@ -56,7 +56,7 @@ export function machineService(plane: ControlPlane): ServiceImplementation<typeo
 
     async *watchMachines(request, context: CallContext) {
       const initial: WatchMachinesResponse[] = request.includeCurrent
-        ? [...plane.machines.values()].map((machine) => ({ machine: toWireMachine(plane, machine), removed: false }))
+        ? [...plane.fleet.machines.values()].map((machine) => ({ machine: toWireMachine(plane, machine), removed: false }))
         : [];
       yield* eventStream<WatchMachinesResponse>(
         plane,

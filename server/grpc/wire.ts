@@ -10,7 +10,7 @@ export function toWireTask(plane: ControlPlane, task: TaskRecord): Task {
 
 /** The Machine a client sees, with its live allocation from the scheduler. */
 export function toWireMachine(plane: ControlPlane, machine: MachineRecord): Machine {
-  const allocation = plane.allocationOf(machine.id);
+  const allocation = plane.fleet.allocationOf(machine.id);
   return {
     id: machine.id,
     capacity: machine.capacity,
@@ -27,7 +27,7 @@ export function toWireMachine(plane: ControlPlane, machine: MachineRecord): Mach
     status: machine.status,
     agentId: machine.agentId,
     lastHeartbeatTime: machine.lastHeartbeatTime,
-    taskCount: plane.activeOn(machine.id).size,
+    taskCount: plane.fleet.activeOn(machine.id).size,
     statusReason: machine.statusReason,
   };
 }

@@ -1,4 +1,5 @@
 import { ClientError, Status, createChannel, createClient, type Channel, type Client } from 'nice-grpc';
+import { HealthDefinition } from 'nice-grpc-server-health';
 import { MachineServiceDefinition, type Machine } from '../../../gen/machinehub/machine/v1/machine.js';
 import { TaskServiceDefinition, TaskState, type Task } from '../../../gen/machinehub/task/v1/task.js';
 
@@ -70,17 +71,39 @@ export class ReplicaClient {
     return page.machines;
   }
 
-  /** Returns the address of a replica that serves calls now, or undefined when none does. */
+  /**
+   * Returns the address of a replica that serves calls now, or undefined when
+   * none does. Each probe uses a new channel, because a channel whose
+   * connection failed waits out gRPC's reconnect backoff (about 1 s) and
+   * would make the measured recovery time longer than the server's.
+   */
   async findServing(): Promise<string | undefined> {
-    for (const replica of this.replicas) {
+    for (const { address } of this.replicas) {
+      const channel = createChannel(address);
       try {
-        await replica.tasks.listTasks({ state: TaskState.TASK_STATE_UNSPECIFIED, pageSize: 1, pageToken: '' }, { signal: AbortSignal.timeout(1_000) });
-        return replica.address;
+        const tasks = createClient(TaskServiceDefinition, channel);
+        await tasks.listTasks({ state: TaskState.TASK_STATE_UNSPECIFIED, pageSize: 1, pageToken: '' }, { signal: AbortSignal.timeout(1_000) });
+        return address;
       } catch {
         // Down, starting, or a follower: try the next one.
+      } finally {
+        channel.close();
       }
     }
     return undefined;
+  }
+
+  /** Returns whether the process at `address` is up and answers health checks, as a leader or a follower. */
+  static async answersHealth(address: string): Promise<boolean> {
+    const channel = createChannel(address);
+    try {
+      await createClient(HealthDefinition, channel).check({ service: '' }, { signal: AbortSignal.timeout(1_000) });
+      return true;
+    } catch {
+      return false;
+    } finally {
+      channel.close();
+    }
   }
 
   close(): void {

@@ -81,7 +81,7 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
     const expected: Expectations = { acknowledged: new Map(), cancelled: new Set(), finished: false };
     const concurrency = options.concurrency ?? 4;
     // Spread submissions over the kills so that every kill lands under load.
-    const paceMs = Math.max(0, ((options.kills + 1) * 900 * concurrency) / Math.max(1, options.tasks / 10));
+    const paceMs = Math.max(0, ((options.kills + 1) * 3_000 * concurrency) / Math.max(1, options.tasks / 10));
     log(`seed ${seed}: ${options.tasks} tasks, ${options.kills} kills, ${replicas.length} replica(s), work dir ${workDir}`);
 
     const submitting = submitAll(plan, client, expected, concurrency, paceMs, random, violations);
@@ -140,6 +140,16 @@ async function waitForServing(client: ReplicaClient, timeoutMs: number): Promise
   }
 }
 
+async function waitForAllUp(replicas: ServerProcess[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const replica of replicas) {
+    while (!(await ReplicaClient.answersHealth(replica.address))) {
+      if (Date.now() > deadline) throw new Error(`replica ${replica.name} did not start within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
 /** Kills the serving replica `kills` times and returns the time to the next one serving after each kill. */
 async function killRepeatedly(
   options: CrashTestOptions,
@@ -151,6 +161,8 @@ async function killRepeatedly(
   const recoveryMs: number[] = [];
   for (let kill = 1; kill <= options.kills; kill++) {
     await new Promise((resolve) => setTimeout(resolve, 300 + random() * 900));
+    // A takeover needs a follower that is up, so a restarted replica must have finished starting.
+    await waitForAllUp(replicas, 60_000);
     const serving = await waitForServing(client, 60_000);
     const victim = replicas.find((replica) => replica.address === serving)!;
     const killedAt = Date.now();
