@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The OpenB trace folder: the copy shipped in `traces/openb/` of this
+ * Returns the OpenB trace folder: the copy shipped in `traces/openb/` of this
  * repository, or `MACHINEHUB_TRACE_DIR` when set.
  */
 export function defaultTraceDir(): string {

@@ -40,7 +40,7 @@ export interface ServerOptions {
    * frozen or network dropped without a FIN) can look open. Default 10000.
    */
   keepaliveTimeMs?: number;
-  /** Time to wait for a ping's answer before the connection is closed, ms. Default 5000. */
+  /** Time to wait for a ping's response before the connection is closed, ms. Default 5000. */
   keepaliveTimeoutMs?: number;
   /**
    * Time after start during which no agent is declared lost, so agents have
@@ -49,6 +49,6 @@ export interface ServerOptions {
   startupGraceMs?: number;
   /** pino log level. Default 'info'. */
   logLevel?: string;
-  /** Where logs go: a file descriptor or path. Default 1 (stdout). */
+  /** Log destination: a file descriptor or path. Default 1 (stdout). */
   logDestination?: number | string;
 }

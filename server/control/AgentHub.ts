@@ -160,7 +160,7 @@ export class AgentHub {
     this.plane.reconcileRunning(agent.machineId, running);
   }
 
-  /** The agent announced a drain: no new tasks; its stream may end cleanly once they finish. */
+  /** Marks the agent as draining: no new tasks, and its stream may end cleanly once its tasks finish. */
   drain(session: AgentSession): void {
     const agent = this.agents.get(session.agentId);
     if (!agent) return;

@@ -29,7 +29,7 @@ export interface ControlPlaneOptions {
   cancelGraceMs: number;
 }
 
-/** How an attempt ended, from the agent or from the server's view of the machine. */
+/** Outcome of an attempt, reported by the agent or decided by the server when the machine is lost. */
 interface AttemptOutcome {
   state: TaskState;
   exitCode: number;
@@ -43,7 +43,7 @@ interface AttemptOutcome {
  * The task state machine. It owns every TaskRecord and, through `fleet`,
  * every MachineRecord; it turns scheduler placements into assignments and
  * applies agent reports. Invariant: a task is in the scheduler's queue iff it
- * is QUEUED with no pending backoff, and holds an allocation iff it is
+ * is QUEUED with no pending backoff, and has an allocation iff it is
  * ASSIGNED or RUNNING; `fleet.activeOn` lists the latter per machine.
  *
  * Emits 'task' (record, previousState) and 'machine' (record, removed).
@@ -259,8 +259,8 @@ export class ControlPlane extends EventEmitter {
 
   /**
    * Applies a TaskStatus from the agent of `machineId`. A report for an
-   * attempt that is not current there is rejected: when it says RUNNING the
-   * agent is told to stop that copy. Returns false when rejected.
+   * attempt that is not current there is rejected: when it reports RUNNING,
+   * the agent gets a CancelTask for that copy. Returns false when rejected.
    */
   applyStatus(
     machineId: string,
@@ -409,8 +409,8 @@ export class ControlPlane extends EventEmitter {
   }
 
   /**
-   * Checks the attempts an agent says it runs against the server's view and
-   * tells it to stop those that are not current on its machine, such as a
+   * Checks the attempts an agent reports running against the server's view
+   * and sends a CancelTask for those that are not current on its machine, such as a
    * copy that was placed again elsewhere while the agent was away.
    */
   reconcileRunning(machineId: string, running: RunningAttempt[]): void {

@@ -1,10 +1,10 @@
 import type { MachineSpec } from '../scheduler/index.js';
 import type { MachineRecord } from './records.js';
 
-/** Model name the scheduler sees for a device whose model is not set. */
+/** Model name given to the scheduler for a device whose model is not set. */
 export const UNKNOWN_GPU_MODEL = 'unknown';
 
-/** The scheduler's view of a machine: capacity and labels only. */
+/** Converts a machine record to the scheduler's spec: capacity and labels only. */
 export function toMachineSpec(machine: MachineRecord): MachineSpec {
   return {
     id: machine.id,

@@ -16,7 +16,7 @@ export interface TaskRecord extends Task {
   retryAtMs: number;
 }
 
-/** A machine in the hub. The scheduler holds its allocation; this holds the rest. */
+/** A machine in the hub. The scheduler keeps its allocation; this record keeps the rest. */
 export interface MachineRecord {
   id: string;
   capacity: MachineCapacity;
@@ -42,7 +42,7 @@ export interface AgentRecord {
   lastSeenMs: number;
   /** Epoch ms when the agent became DISCONNECTED, for the lost timeout. */
   disconnectedAtMs: number;
-  /** Lease this agent was told at registration, ms. */
+  /** Lease sent to this agent at registration, ms. */
   leaseTimeoutMs: number;
   /** True after the agent sent Drain: its stream may then end cleanly. */
   draining: boolean;

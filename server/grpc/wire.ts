@@ -3,12 +3,12 @@ import type { Machine } from '../../gen/machinehub/machine/v1/machine.js';
 import type { ControlPlane } from '../control/ControlPlane.js';
 import type { MachineRecord, TaskRecord } from '../control/records.js';
 
-/** The Task a client sees: the record with its queue reason filled in. */
+/** Converts a record to the wire Task, with its queue reason filled in. */
 export function toWireTask(plane: ControlPlane, task: TaskRecord): Task {
   return { ...task, reason: plane.reasonOf(task) };
 }
 
-/** The Machine a client sees, with its live allocation from the scheduler. */
+/** Converts a record to the wire Machine, with its live allocation from the scheduler. */
 export function toWireMachine(plane: ControlPlane, machine: MachineRecord): Machine {
   const allocation = plane.fleet.allocationOf(machine.id);
   return {
