@@ -13,6 +13,7 @@ import { backoffMs, maxAttempts, msToDuration } from './retry.js';
 import { isFinal } from './taskStates.js';
 import type { MachineRecord, TaskRecord } from './records.js';
 import { MachineTable, type AgentLink } from './MachineTable.js';
+import { WarnLimiter } from './WarnLimiter.js';
 
 /**
  * Most placements per scheduling pass. A pass runs on the event loop, so a
@@ -57,6 +58,8 @@ export class ControlPlane extends EventEmitter {
   private readonly scheduler: Scheduler;
   private readonly store: Store;
   private readonly log: Logger;
+  /** Warnings an agent can repeat on every message, such as stale reports on each heartbeat. */
+  private readonly staleWarnings: WarnLimiter;
 
   constructor(private readonly options: ControlPlaneOptions) {
     super();
@@ -64,6 +67,7 @@ export class ControlPlane extends EventEmitter {
     this.scheduler = options.scheduler;
     this.store = options.store;
     this.log = options.logger;
+    this.staleWarnings = new WarnLimiter(this.log);
     this.fleet = new MachineTable(this.scheduler, this.store, this.log, this, () => this.requestPass());
   }
 
@@ -273,7 +277,8 @@ export class ControlPlane extends EventEmitter {
       task.attempt === report.attempt &&
       (task.state === TaskState.TASK_STATE_ASSIGNED || task.state === TaskState.TASK_STATE_RUNNING);
     if (!current) {
-      this.log.warn(
+      this.staleWarnings.warn(
+        `report:${machineId}`,
         { taskId: report.taskId, attempt: report.attempt, machineId, currentAttempt: task?.attempt, currentMachineId: task?.machineId },
         'rejected report for a stale attempt',
       );
@@ -314,7 +319,7 @@ export class ControlPlane extends EventEmitter {
         });
         return true;
       default:
-        this.log.warn({ taskId: task.id, state: report.state, machineId }, 'ignored report with an unexpected state');
+        this.staleWarnings.warn(`state:${machineId}`, { taskId: task.id, state: report.state, machineId }, 'ignored report with an unexpected state');
         return false;
     }
   }
@@ -422,7 +427,7 @@ export class ControlPlane extends EventEmitter {
         task.attempt === attempt &&
         (task.state === TaskState.TASK_STATE_ASSIGNED || task.state === TaskState.TASK_STATE_RUNNING);
       if (current) continue;
-      this.log.warn({ taskId, attempt, machineId }, 'agent runs a stale attempt; telling it to stop');
+      this.staleWarnings.warn(`running:${machineId}`, { taskId, attempt, machineId }, 'agent runs a stale attempt; sending a cancel');
       this.fleet.send(machineId, cancelMessage(taskId, attempt, this.options.cancelGraceMs, CancelReason.CANCEL_REASON_STALE_ATTEMPT));
     }
   }

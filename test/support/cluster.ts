@@ -92,7 +92,7 @@ export function waitForTask(client: MachinehubClient, id: string, done: (task: T
 
 export const inState = (state: TaskState) => (task: Task) => task.state === state;
 
-/** A task spec with every field set, for tests to override. */
+/** Builds a task spec with every field set, for tests to override. */
 export function taskSpec(overrides: Omit<Partial<TaskSpec>, 'resources'> & { resources?: Partial<NonNullable<TaskSpec['resources']>> | undefined } = {}): TaskSpec {
   const { resources, ...rest } = overrides;
   return {
