@@ -68,7 +68,7 @@ log('');
 log('### Placement speed');
 log('');
 log(`All ${tasks.length} tasks of openb_pod_list_default.csv submitted at once on the ${allMachines.length} OpenB machines, copied 1x to ${scales.at(-1)}x.`);
-log(`Scheduler: default policy (fgd), one \`schedule()\` pass, ${quick ? '1 timed run after 1' : 'median and fastest of 5 fresh runs after 2'} untimed warm-up runs; p99 from timing \`schedule(1)\` calls.`);
+log(`Scheduler: default policy (fgd), one \`schedule()\` pass, ${quick ? '1 timed run after 1' : 'median and fastest of 10 fresh runs after 2'} untimed warm-up runs; p99 from timing \`schedule(1)\` calls.`);
 log(`Load average (1 min) when the speed runs started: ${loadavg()[0]!.toFixed(1)}.`);
 log('First-fit: naive scan over all machines per task, in trace order, every task timed.');
 log('');
@@ -77,7 +77,7 @@ log('|---|---|---|---|---|---|---|---|---|');
 const speeds = new Map<number, SpeedResult>();
 for (const scale of scales) {
   const machines = replicate(allMachines, scale);
-  const scheduler = measureScheduler(machines, tasks, quick ? 1 : 5, quick ? 1 : 2);
+  const scheduler = measureScheduler(machines, tasks, quick ? 1 : 10, quick ? 1 : 2);
   const baseline = measureFirstFit(machines, tasks, tasks.length);
   speeds.set(scale, scheduler);
   log(
