@@ -154,26 +154,30 @@ function scoreChoice(
   // GPUs weigh 4x in binpack and spread because they are the scarce resource.
   const freeFraction = cpuFree + memoryFree + GPU_WEIGHT * gpuFree;
 
-  let primary: number;
-  switch (policy) {
-    case 'binpack':
-      primary = freeFraction;
-      break;
-    case 'spread':
-      primary = -freeFraction;
-      break;
-    case 'fgd': {
-      const growth =
-        weightsAfter === undefined
-          ? 0
-          : fragmentationGrowth(demand, group, fragmentation, weightsAfter, positions, sharePosition, shareTaken);
-      primary = growth / Math.max(fragmentation.totalWeight, 1) + FGD_PACKING_MILLI * (cpuFree + memoryFree + gpuFree);
-      break;
-    }
-  }
-  score.primary = primary;
   score.secondary = freeFraction;
+  if (policy === 'fgd') {
+    // Kept out of line so binpack and spread runs leave this path's type feedback alone.
+    score.primary = fgdScore(demand, group, fragmentation, weightsAfter, positions, sharePosition, shareTaken, cpuFree + memoryFree + gpuFree);
+  } else {
+    score.primary = policy === 'binpack' ? freeFraction : -freeFraction;
+  }
 }
+
+function fgdScore(
+  demand: Demand,
+  group: StateGroup,
+  fragmentation: FragmentationModel,
+  weightsAfter: Float64Array | undefined,
+  positions: readonly number[],
+  sharePosition: number,
+  shareTaken: number,
+  unweightedFreeFraction: number,
+): number {
+  const growth =
+    weightsAfter === undefined ? 0 : fragmentationGrowth(demand, group, fragmentation, weightsAfter, positions, sharePosition, shareTaken);
+  return growth / Math.max(fragmentation.totalWeight, 1) + FGD_PACKING_MILLI * unweightedFreeFraction;
+}
+
 
 /** Weight of the GPU term in the binpack and spread scores. */
 const GPU_WEIGHT = 4;
