@@ -93,7 +93,7 @@ export class ReplicaClient {
     return undefined;
   }
 
-  /** Returns whether the process at `address` is up and answers health checks, as a leader or a follower. */
+  /** Returns whether the process at `address` is up and responds to health checks, as a leader or a follower. */
   static async answersHealth(address: string): Promise<boolean> {
     const channel = createChannel(address);
     try {

@@ -89,8 +89,8 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
     await submitting;
     log(`all ${expected.acknowledged.size} submissions acknowledged after ${client.retries} retries`);
 
-    const held = await waitForStable(client, agents, plan);
-    violations.push(...checkInvariants(held.tasks, held.machines, expected).map((v) => `while holding: ${v}`));
+    const holdingSnapshot = await waitForStable(client, agents, plan);
+    violations.push(...checkInvariants(holdingSnapshot.tasks, holdingSnapshot.machines, expected).map((v) => `while holding: ${v}`));
     agents.release();
     const final = await waitForStable(client, agents, plan, true);
     expected.finished = true;
@@ -229,7 +229,7 @@ async function cancelOne(ids: string[], client: ReplicaClient, expected: Expecta
  * final (all tasks with `allFinal`), and two snapshots 300 ms apart agree.
  */
 async function waitForStable(client: ReplicaClient, agents: HarnessAgents, plan: PlannedTask[], allFinal = false) {
-  const holds = new Set(plan.filter((task) => task.kind === 'hold').map((task) => task.spec.id));
+  const holdIds = new Set(plan.filter((task) => task.kind === 'hold').map((task) => task.spec.id));
   const deadline = Date.now() + STABLE_TIMEOUT_MS;
   let previous = '';
   for (;;) {
@@ -238,12 +238,12 @@ async function waitForStable(client: ReplicaClient, agents: HarnessAgents, plan:
     const settled = tasks.every(
       (task) =>
         [TaskState.TASK_STATE_COMPLETED, TaskState.TASK_STATE_FAILED, TaskState.TASK_STATE_CANCELLED].includes(task.state) ||
-        (!allFinal && holds.has(task.id) && task.state !== TaskState.TASK_STATE_ASSIGNED),
+        (!allFinal && holdIds.has(task.id) && task.state !== TaskState.TASK_STATE_ASSIGNED),
     );
     const fingerprint = JSON.stringify([tasks.map((task) => [task.id, task.state, task.attempt]), machines.map((m) => [m.id, m.status, m.allocated])]);
     if (settled && agents.allConnected && fingerprint === previous) return { tasks, machines };
     if (Date.now() > deadline) {
-      const pending = tasks.filter((task) => !holds.has(task.id) && task.state < TaskState.TASK_STATE_COMPLETED).slice(0, 5);
+      const pending = tasks.filter((task) => !holdIds.has(task.id) && task.state < TaskState.TASK_STATE_COMPLETED).slice(0, 5);
       throw new Error(`no stable state within ${STABLE_TIMEOUT_MS} ms; not final: ${pending.map((t) => `${t.id} ${TaskState[t.state]} (${t.reason})`).join(', ')}`);
     }
     previous = settled ? fingerprint : '';
