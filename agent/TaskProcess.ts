@@ -98,7 +98,7 @@ export class TaskProcess {
       // 'error' without a pid means the spawn itself failed. Errors of a
       // running process (a failed kill) arrive with a pid and are not an exit.
       if (this.child.pid === undefined) {
-        finish({ exitCode: -1, signal: null, spawnError: error.message });
+        finish({ exitCode: -1, signal: null, spawnError: describeSpawnError(options.command, error) });
       }
     });
 
@@ -160,4 +160,11 @@ export class TaskProcess {
     }
     killProcessGroup(pid, 'SIGKILL');
   }
+}
+
+/** Turns a failed spawn into a message an operator can act on; Node's own names only the syscall. */
+function describeSpawnError(command: string, error: NodeJS.ErrnoException): string {
+  if (error.code === 'ENOENT') return `command "${command}" not found in the agent's PATH (${error.message})`;
+  if (error.code === 'EACCES') return `command "${command}" is not executable by the agent (${error.message})`;
+  return error.message;
 }

@@ -57,6 +57,14 @@ export async function runAgent(options: AgentOptions, signal?: AbortSignal): Pro
   const removeSignalHandlers = signal === undefined ? installSignalHandlers(session, drainSession) : () => {};
   signal?.addEventListener('abort', drainSession, { once: true });
 
+  // Without an SDK handler, a message from another agent or `machinehub send`
+  // is logged, so that it is visible rather than dropped.
+  session.onMessage((message) => {
+    logger.info(
+      { agentId, fromAgentId: message.fromAgentId, topic: message.topic, messageId: message.messageId, bytes: message.payload.length, text: message.payload.subarray(0, 256).toString('utf8') },
+      'message received',
+    );
+  });
   activeSessions.add(session);
   logger.info({ agentId, machineId, server: options.server, capacity, labels: options.labels ?? {} }, 'agent starting');
   session.start();

@@ -26,6 +26,9 @@ export async function buildTaskSpec(values: OptionValues, positionals: string[])
   rejectTogether(values, ['gpus', 'gpu-milli']);
 
   const cpus = stringOption(values, 'cpus');
+  if (cpus === undefined) {
+    throw new UsageError('missing --cpus: every task requests CPU, for example --cpus 1 (or 0.5 for 500 millicores)');
+  }
   const memory = stringOption(values, 'memory-mib');
   const gpus = stringOption(values, 'gpus');
   const gpuMilli = stringOption(values, 'gpu-milli');
@@ -40,7 +43,7 @@ export async function buildTaskSpec(values: OptionValues, positionals: string[])
     id: stringOption(values, 'id') ?? '',
     name: stringOption(values, 'name') ?? '',
     resources: {
-      cpuMilli: cpus === undefined ? 0 : parseCores('cpus', cpus),
+      cpuMilli: parseCores('cpus', cpus),
       memoryMib: memory === undefined ? 0 : parseWholeNumber('memory-mib', memory, 'MiB'),
       gpuCount: gpus === undefined ? 0 : parseWholeNumber('gpus', gpus, 'whole GPUs (for a share of one GPU use --gpu-milli)', 0, 64),
       gpuMilli: gpuMilli === undefined ? 0 : parseWholeNumber('gpu-milli', gpuMilli, 'thousandths of one GPU', 1, 1000),

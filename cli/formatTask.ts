@@ -38,7 +38,11 @@ export function formatTaskReason(task: Task): string {
 /** Returns the state, with "(cancelling)" while a cancel awaits the agent's confirmation. */
 export function formatTaskStateWithCancel(task: Task): string {
   const state = formatTaskState(task.state);
-  return task.cancelRequested ? `${state} (cancelling)` : state;
+  const final =
+    task.state === TaskState.TASK_STATE_COMPLETED ||
+    task.state === TaskState.TASK_STATE_FAILED ||
+    task.state === TaskState.TASK_STATE_CANCELLED;
+  return task.cancelRequested && !final ? `${state} (cancelling)` : state;
 }
 
 /** Returns the GPU request as whole devices ("2"), a share ("0.46") or "0". */

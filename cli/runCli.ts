@@ -68,6 +68,10 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
       return 0;
     }
     server = typeof values['server'] === 'string' ? values['server'] : server;
+    // A bare word such as "50051" would resolve as a host name and reach port 443 of another machine.
+    if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(server)) {
+      throw new UsageError(`invalid server address "${server}": expected host:port, for example 127.0.0.1:50051`);
+    }
 
     const context: CommandContext = {
       server,
@@ -194,7 +198,8 @@ function parseCommandArgs(command: Command, args: string[]): { values: OptionVal
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       // Node's message goes on about positional arguments, which misleads for a mistyped option.
       const option = /'([^']+)'/.exec((error as Error).message)?.[1] ?? '';
-      throw new UsageError(`unknown option '${option}'; run 'machinehub ${command.name} --help'`);
+      const hint = command.name === 'tasks submit' ? "; put the task's command and its options after '--'" : '';
+      throw new UsageError(`unknown option '${option}'${hint}; run 'machinehub ${command.name} --help'`);
     }
     if (code !== undefined && code.startsWith('ERR_PARSE_ARGS')) {
       throw new UsageError((error as Error).message.split('\n').map((line) => line.trim()).join(' '));

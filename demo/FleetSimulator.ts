@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createChannel, createClient, type Channel } from 'nice-grpc';
 import { AgentServiceDefinition, type ConnectRequest, type ConnectResponse } from '../gen/machinehub/agent/v1/agent.js';
 import { TaskState } from '../gen/machinehub/task/v1/task.js';
@@ -50,7 +51,10 @@ export class FleetSimulator {
   constructor(
     private readonly address: string,
     private readonly events: FleetEvents = {},
-  ) {}
+  ) {
+    // Every stream listens on `abort`; thousands of listeners are expected, not a leak.
+    setMaxListeners(0, this.abort.signal);
+  }
 
   /** Opens a stream per machine; resolves when the server registered all of them. */
   async start(machines: SimulatedMachine[]): Promise<void> {

@@ -21,11 +21,11 @@ const submit: Command = {
   summary: 'submit a task that runs a command',
   help: `Usage: machinehub tasks submit [options] -- COMMAND [ARGS...]
 
-Submits one task and prints its id. The command is run without a shell, found
+Submits one task and prints its id, state and reason (--json for scripts). The command is run without a shell, found
 in the agent's PATH.
 
 Resources:
-  --cpus N              CPU cores, up to 3 decimals (0.5 = 500 millicores)
+  --cpus N              CPU cores, up to 3 decimals (0.5 = 500 millicores); required
   --memory-mib N        memory in MiB (8 GiB = 8192)
   --gpus N              whole GPU devices, 0 to 64
   --gpu-milli N         a share of one GPU in thousandths, 1 to 1000 (not with --gpus)

@@ -91,7 +91,7 @@ export class AgentHub {
     const previous = this.sessions.get(agentId);
     if (previous) {
       // The old stream may be half-dead (its peer vanished without a FIN); the new one wins.
-      previous.log.warn({ agentId }, 'replaced by a new stream of the same agent');
+      previous.log.warn('replaced by a new stream of the same agent');
       previous.close('replaced by a new stream of the same agent');
       this.plane.fleet.detach(previous.machineId, previous);
     }
@@ -120,7 +120,7 @@ export class AgentHub {
     const adopted = this.plane.attachLink(machineId, session, register.running);
     this.plane.fleet.setStatus(machineId, MachineStatus.MACHINE_STATUS_READY, '');
     session.log.info(
-      { agentId, machineId, peer: session.peer, adopted: adopted.length, reported: register.running.length, heartbeatMs: lease.heartbeatIntervalMs },
+      { machineId, adopted: adopted.length, reported: register.running.length, heartbeatMs: lease.heartbeatIntervalMs },
       'agent connected',
     );
     return {
@@ -155,7 +155,7 @@ export class AgentHub {
     if (agent.state === AgentState.AGENT_STATE_DISCONNECTED) {
       agent.state = AgentState.AGENT_STATE_CONNECTED;
       this.plane.fleet.setStatus(agent.machineId, MachineStatus.MACHINE_STATUS_READY, '');
-      session.log.info({ agentId: agent.id }, 'heartbeats resumed');
+      session.log.info('heartbeats resumed');
     }
     this.plane.reconcileRunning(agent.machineId, running);
   }
@@ -167,7 +167,7 @@ export class AgentHub {
     agent.draining = true;
     agent.state = AgentState.AGENT_STATE_DRAINING;
     this.plane.fleet.setStatus(agent.machineId, MachineStatus.MACHINE_STATUS_DRAINING, 'the agent is draining');
-    session.log.info({ agentId: agent.id, running: this.plane.fleet.activeOn(agent.machineId).size }, 'agent draining');
+    session.log.info({ running: this.plane.fleet.activeOn(agent.machineId).size }, 'agent draining');
   }
 
   /**
@@ -186,13 +186,13 @@ export class AgentHub {
     if (agent.draining && this.plane.fleet.activeOn(agent.machineId).size === 0) {
       agent.state = AgentState.AGENT_STATE_LEFT;
       this.plane.fleet.setStatus(agent.machineId, MachineStatus.MACHINE_STATUS_OFFLINE, 'the agent left after a drain');
-      session.log.info({ agentId: agent.id, machineId: agent.machineId }, 'agent left');
+      session.log.info({ machineId: agent.machineId }, 'agent left');
       return;
     }
     agent.state = AgentState.AGENT_STATE_DISCONNECTED;
     agent.disconnectedAtMs = now;
     this.plane.fleet.setStatus(agent.machineId, MachineStatus.MACHINE_STATUS_DISCONNECTED, `stream ended: ${cause}`);
-    session.log.warn({ agentId: agent.id, machineId: agent.machineId, cause }, 'agent disconnected');
+    session.log.warn({ machineId: agent.machineId, cause }, 'agent disconnected');
   }
 
   /**

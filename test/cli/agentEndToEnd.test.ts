@@ -71,6 +71,9 @@ describe('CLI with a running agent', () => {
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
     expect(result.stdout.trim()).not.toBe('');
+    // The agent runs with --log-level warn, so only a dropped message would show; none may.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(agentLog).not.toContain('dropped a message');
   });
 
   test('drain makes the agent leave', async () => {
