@@ -3,7 +3,7 @@ import type { MachineRecord, TaskRecord } from '../../server/control/records.js'
 import { CommitBatcher, type Batch } from '../../server/store/CommitBatcher.js';
 import { fullMachine, fullTask } from './fullRecords.js';
 
-/** A batcher whose commits are recorded and fail while `failing` is true. */
+/** Creates a batcher that records its commits and fails them while `failing` is true. */
 function recordingBatcher() {
   const commits: Batch[] = [];
   const failures: unknown[] = [];
