@@ -25,8 +25,8 @@ function newDataDir(): string {
   return directory;
 }
 
-async function startOn(listen: string, dataDir: string): Promise<RunningServer> {
-  const server = await startServer({ listen, dataDir, logLevel: 'silent', heartbeatIntervalMs: 200, cancelGraceMs: 300, lostTimeoutMs: 5_000 });
+async function startOn(listen: string, dataDir: string, lostTimeoutMs = 5_000): Promise<RunningServer> {
+  const server = await startServer({ listen, dataDir, logLevel: 'silent', heartbeatIntervalMs: 200, cancelGraceMs: 300, lostTimeoutMs });
   let closed = false;
   cleanups.push(() => (closed ? undefined : server.close()));
   return { ...server, close: async () => { closed = true; await server.close(); } };
@@ -105,6 +105,37 @@ describe('SQLite restart', () => {
     const retried = await client.tasks.submitTasks({ tasks: [spec('hold-1', 'hold')] });
     expect(retried.tasks.map((task) => [task.id, task.attempt])).toEqual([['hold-1', 1]]);
     await second.close();
+  });
+
+  it('absent agent loses tasks after timeout', async () => {
+    const dataDir = newDataDir();
+    const address = `127.0.0.1:${await freePort()}`;
+    const first = await startOn(address, dataDir, 1_500);
+    const client = createMachinehubClient(address);
+    cleanups.push(() => client.close());
+    const agent = await startAgent(address);
+    await client.tasks.submitTasks({ tasks: [spec('orphan', 'hold')] });
+    await waitFor('orphan running', async () => (await client.tasks.getTask({ id: 'orphan' })).task?.state === TaskState.TASK_STATE_RUNNING);
+    await agent.close();
+    await first.close();
+
+    const restartedAt = Date.now();
+    await startOn(address, dataDir, 1_500);
+    const { machine } = await client.machines.getMachine({ id: 'restart-agent' });
+    expect(MachineStatus[machine!.status]).toBe('MACHINE_STATUS_DISCONNECTED');
+    expect((await client.tasks.getTask({ id: 'orphan' })).task?.state).toBe(TaskState.TASK_STATE_RUNNING);
+
+    // After the lost timeout the attempt ends and the task waits for a machine again.
+    const task = await waitFor('orphan requeued', async () => {
+      const { task: current } = await client.tasks.getTask({ id: 'orphan' });
+      return current?.state === TaskState.TASK_STATE_QUEUED ? current : undefined;
+    });
+    expect(Date.now() - restartedAt).toBeGreaterThanOrEqual(1_500);
+    expect(task.attempts.map((attempt) => TaskState[attempt.state])).toEqual(['TASK_STATE_FAILED']);
+    expect(task.attempts[0]?.error).toMatch(/machine restart-agent lost/);
+    const lost = await client.machines.getMachine({ id: 'restart-agent' });
+    expect(MachineStatus[lost.machine!.status]).toBe('MACHINE_STATUS_LOST');
+    expect(lost.machine?.allocated?.cpuMilli).toBe(0);
   });
 
   it('restart after close keeps machines', async () => {
