@@ -112,7 +112,7 @@ export class PgLeadership implements Leadership {
         // A follower outlives a database restart: it reconnects and keeps trying.
         this.broken ??= error instanceof Error ? error.message : String(error);
         failures += 1;
-        if (failures === 1) this.log.warn({ err: error }, 'lock attempt failed; reconnecting every poll interval');
+        if (failures === 1) this.log.warn({ err: error }, 'lock attempt failed, reconnecting every poll interval');
       }
       await sleep(this.pollIntervalMs, signal);
     }

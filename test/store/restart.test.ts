@@ -43,7 +43,7 @@ function spec(id: string, command: string, cpuMilli = 500): TaskSpec {
   };
 }
 
-/** An SDK agent whose "hold" tasks run until cancelled and whose other tasks finish at once. */
+/** Starts an SDK agent whose "hold" tasks run until cancelled and whose other tasks finish at once. */
 async function startAgent(server: string): Promise<AgentSession> {
   const session = await connectAgent({
     server,
