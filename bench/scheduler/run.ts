@@ -42,6 +42,11 @@ log('## Scheduler');
 log('');
 log(`Command: \`npm run bench:scheduler${quick ? ' -- --quick' : ''}\` (bench/scheduler/run.ts), run ${new Date().toISOString().slice(0, 10)}.`);
 log(`Machine: ${cpuModel()}, ${cpus().length} cores, Node ${process.version}. Other jobs shared the cores, so the times are noisy.`);
+const nodeFlags = process.execArgv.filter((flag) => flag.startsWith('--') && !flag.startsWith('--import'));
+const semiSpaceNote = nodeFlags.some((flag) => flag.startsWith('--max-semi-space-size'))
+  ? ' (the larger young generation cuts garbage-collection time for the scheduler\'s long-lived heap entries)'
+  : '';
+log(`Node flags: \`${nodeFlags.join(' ') || 'none'}\`${semiSpaceNote}.`);
 log('Data: OpenB trace (Alibaba `cluster-trace-gpu-v2023`, published with Weng et al., "Beware of Fragmentation", USENIX ATC 2023).');
 log('');
 
