@@ -7,6 +7,9 @@ import { durationToMs } from './durations.js';
 import { startHandlerAttempt } from './startHandlerAttempt.js';
 import { startProcessAttempt } from './startProcessAttempt.js';
 
+/** Longest delay setTimeout honours, ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Default time between SIGTERM and SIGKILL when the agent itself stops an attempt, ms. */
 export const DEFAULT_KILL_GRACE_MS = 10_000;
 
@@ -118,10 +121,11 @@ export class TaskSupervisor {
 
     const timeoutMs = durationToMs(assignment.spec?.timeout) ?? 0;
     if (timeoutMs > 0 && this.runs.get(key) === run) {
+      // setTimeout fires at once past 2^31-1 ms (about 24.8 days), so longer timeouts are capped there.
       run.timeoutTimer = setTimeout(() => {
         const graceMs = durationToMs(assignment.killGracePeriod) ?? this.killGraceMs;
         this.stop(run, 'timeout', `timed out after ${formatSeconds(timeoutMs)}`, graceMs);
-      }, timeoutMs);
+      }, Math.min(timeoutMs, MAX_TIMER_MS));
     }
   }
 

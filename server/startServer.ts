@@ -75,7 +75,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   })
     .use(errorMiddleware(logger.child({ component: 'rpc' })))
     .use(leaderGate(leadership, () => serving));
-  server.add(TaskServiceDefinition, taskService(plane));
+  server.add(TaskServiceDefinition, taskService(plane, maxMessageBytes));
   server.add(MachineServiceDefinition, machineService(plane));
   server.add(AgentServiceDefinition, agentService(plane, hub, logger.child({ component: 'link' })));
   const health = HealthState();

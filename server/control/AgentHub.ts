@@ -24,6 +24,8 @@ export const PROTOCOL_VERSION = 1;
 /** Longest a sender waits for room in a receiver's queue before RESOURCE_EXHAUSTED. */
 const DELIVERY_WAIT_MS = 5_000;
 const MAX_TOPIC_CHARS = 256;
+/** Most attempts one RegisterAgent or Heartbeat may list; far above any machine's task count. */
+const MAX_RUNNING_ENTRIES = 10_000;
 
 /**
  * Agents and their links: registration, heartbeats, leases, drains and
@@ -81,8 +83,13 @@ export class AgentHub {
       throw failedPrecondition(`register.protocol_version: ${register.protocolVersion} is not supported; this server speaks ${PROTOCOL_VERSION}`);
     }
     const machineId = register.machineId || agentId;
-    const invalid = validateMachine('register.machine_', machineId, register.capacity, register.labels);
+    const invalid = validateMachine('register.', machineId, register.capacity, register.labels, 'machine_id');
     if (invalid) throw invalid;
+    for (const [field, list] of [['running', register.running]] as const) {
+      if (list.length > MAX_RUNNING_ENTRIES) {
+        throw invalidArgument(`register.${field}: ${list.length} entries, limit is ${MAX_RUNNING_ENTRIES}`);
+      }
+    }
 
     const machine = this.plane.fleet.machines.get(machineId);
     if (machine?.agentId && machine.agentId !== agentId && this.sessions.has(machine.agentId)) {
@@ -93,10 +100,13 @@ export class AgentHub {
       // The old stream may be half-dead (its peer vanished without a FIN); the new one wins.
       previous.log.warn('replaced by a new stream of the same agent');
       previous.close('replaced by a new stream of the same agent');
+      this.sessions.delete(agentId);
       this.plane.fleet.detach(previous.machineId, previous);
     }
+    this.releaseOldBindings(agentId, machineId, machine?.agentId);
 
     const record = machine ?? this.plane.fleet.add(machineId, register.capacity!, register.labels, false);
+    if (machine && !machine.declared) this.plane.updateCapacity(machine, register.capacity!, register.labels);
     record.agentId = agentId;
     const now = Date.now();
     const lease = leaseFor(this.settings, this.connectedCount() + 1);
@@ -111,14 +121,20 @@ export class AgentHub {
       lastSeenMs: now,
       disconnectedAtMs: 0,
       leaseTimeoutMs: lease.leaseTimeoutMs,
-      draining: false,
+      draining: record.drainDeadlineSeconds > 0,
     };
     this.agents.set(agentId, agent);
     this.sessions.set(agentId, session);
     record.lastHeartbeatTime = agent.lastHeartbeatTime;
 
     const adopted = this.plane.attachLink(machineId, session, register.running);
-    this.plane.fleet.setStatus(machineId, MachineStatus.MACHINE_STATUS_READY, '');
+    if (agent.draining) {
+      // A drain requested before a reconnect still holds: no new tasks, and the agent is told again.
+      this.plane.fleet.setStatus(machineId, MachineStatus.MACHINE_STATUS_DRAINING, 'drain requested before the agent reconnected');
+      session.sendControl(drainRequested(record.drainDeadlineSeconds));
+    } else {
+      this.plane.fleet.setStatus(machineId, MachineStatus.MACHINE_STATUS_READY, '');
+    }
     session.log.info(
       { machineId, adopted: adopted.length, reported: register.running.length, heartbeatMs: lease.heartbeatIntervalMs },
       'agent connected',
@@ -138,6 +154,32 @@ export class AgentHub {
     };
   }
 
+  /**
+   * Unbinds what a registration replaces: the machine this agent served
+   * before, when it now serves another, is lost at once, because nothing
+   * serves it any more; and the agent that served this machine before, when
+   * another agent now serves it, forgets it, so its lost timeout cannot later
+   * declare the machine lost under the new agent.
+   */
+  private releaseOldBindings(agentId: string, machineId: string, previousAgentId: string | undefined): void {
+    const own = this.agents.get(agentId);
+    if (own && own.machineId !== machineId && own.state !== AgentState.AGENT_STATE_LEFT && own.state !== AgentState.AGENT_STATE_LOST) {
+      this.log.warn({ agentId, machineId: own.machineId, newMachineId: machineId }, 'agent moved to another machine');
+      const oldMachine = this.plane.fleet.machines.get(own.machineId);
+      if (oldMachine?.agentId === agentId) {
+        oldMachine.agentId = '';
+        this.plane.machineLost(own.machineId, `its agent ${agentId} now serves machine ${machineId}`);
+      }
+    }
+    if (previousAgentId && previousAgentId !== agentId) {
+      const displaced = this.agents.get(previousAgentId);
+      if (displaced && displaced.machineId === machineId) {
+        displaced.state = AgentState.AGENT_STATE_LEFT;
+        this.log.info({ agentId: previousAgentId, machineId, newAgentId: agentId }, 'machine taken over by another agent');
+      }
+    }
+  }
+
   /** Renews the lease of the agent behind `session`. */
   touch(session: AgentSession): void {
     const agent = this.agents.get(session.agentId);
@@ -153,9 +195,18 @@ export class AgentHub {
     const machine = this.plane.fleet.machines.get(agent.machineId);
     if (machine) machine.lastHeartbeatTime = agent.lastHeartbeatTime;
     if (agent.state === AgentState.AGENT_STATE_DISCONNECTED) {
-      agent.state = AgentState.AGENT_STATE_CONNECTED;
-      this.plane.fleet.setStatus(agent.machineId, MachineStatus.MACHINE_STATUS_READY, '');
+      if (this.drainingAgent(agent)) {
+        agent.state = AgentState.AGENT_STATE_DRAINING;
+        this.plane.fleet.setStatus(agent.machineId, MachineStatus.MACHINE_STATUS_DRAINING, 'the agent is draining');
+      } else {
+        agent.state = AgentState.AGENT_STATE_CONNECTED;
+        this.plane.fleet.setStatus(agent.machineId, MachineStatus.MACHINE_STATUS_READY, '');
+      }
       session.log.info('heartbeats resumed');
+    }
+    if (running.length > MAX_RUNNING_ENTRIES) {
+      session.close(`heartbeat.running: ${running.length} entries, limit is ${MAX_RUNNING_ENTRIES}`, Status.INVALID_ARGUMENT);
+      return;
     }
     this.plane.reconcileRunning(agent.machineId, running);
   }
@@ -171,8 +222,8 @@ export class AgentHub {
   }
 
   /**
-   * Handles the end of a stream. After a drain with no tasks left it is a
-   * clean leave; any other end is a lost link: the machine is DISCONNECTED
+   * Handles the end of a stream. A half-close after a drain, with no tasks
+   * left, is a clean leave; any other end, a cancel included, is a lost link: the machine is DISCONNECTED
    * and becomes LOST unless the agent returns within the lost timeout.
    */
   streamEnded(session: AgentSession, cause: string): void {
@@ -183,8 +234,9 @@ export class AgentHub {
     const agent = this.agents.get(session.agentId);
     if (!agent) return;
     const now = Date.now();
-    if (agent.draining && this.plane.fleet.activeOn(agent.machineId).size === 0) {
+    if (session.cleanEnd && this.drainingAgent(agent) && this.plane.fleet.activeOn(agent.machineId).size === 0) {
       agent.state = AgentState.AGENT_STATE_LEFT;
+      this.plane.endDrain(agent.machineId);
       this.plane.fleet.setStatus(agent.machineId, MachineStatus.MACHINE_STATUS_OFFLINE, 'the agent left after a drain');
       session.log.info({ machineId: agent.machineId }, 'agent left');
       return;
@@ -252,9 +304,14 @@ export class AgentHub {
     const id = messageId || `m-${++this.messageCounter}`;
     const queued = await session.sendData(
       { kind: { $case: 'deliverMessage', deliverMessage: { messageId: id, fromAgentId: from, topic, payload } } },
+      payload.length,
       DELIVERY_WAIT_MS,
     );
-    if (!queued) throw resourceExhausted(`agent "${to}" has ${session.outbound.capacity} undelivered messages; retry later`);
+    if (!queued) {
+      throw resourceExhausted(
+        `agent "${to}" has ${session.outbound.size} undelivered messages (${session.outbound.bytes} bytes); retry later`,
+      );
+    }
     return id;
   }
 
@@ -277,13 +334,19 @@ export class AgentHub {
     return this.sessions.get(agentId)?.outbound.size ?? 0;
   }
 
+  /** Payload bytes of the messages waiting in an agent's outbound queue. */
+  queueBytes(agentId: string): number {
+    return this.sessions.get(agentId)?.outbound.bytes ?? 0;
+  }
+
   /** True while `session` is the agent's open stream (not replaced or ended). */
   isCurrent(session: AgentSession): boolean {
     return this.sessions.get(session.agentId) === session;
   }
 
-  isDraining(session: AgentSession): boolean {
-    return this.agents.get(session.agentId)?.draining ?? false;
+  /** True when the agent announced a drain or an operator drained its machine. */
+  private drainingAgent(agent: AgentRecord): boolean {
+    return agent.draining || (this.plane.fleet.machines.get(agent.machineId)?.drainDeadlineSeconds ?? 0) > 0;
   }
 
   connectedCount(): number {
@@ -298,4 +361,8 @@ export class AgentHub {
 
 function statusName(code: number | undefined): string {
   return (code !== undefined && Status[code]) || 'INTERNAL';
+}
+
+function drainRequested(deadlineSeconds: number): ConnectResponse {
+  return { kind: { $case: 'drainRequested', drainRequested: { deadline: { seconds: deadlineSeconds, nanos: 0 } } } };
 }

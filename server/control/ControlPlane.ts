@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { TaskState, type Attempt, type TaskSpec } from '../../gen/machinehub/task/v1/task.js';
-import { MachineStatus, type MachineCapacity } from '../../gen/machinehub/machine/v1/machine.js';
+import { MachineCapacity, MachineStatus } from '../../gen/machinehub/machine/v1/machine.js';
 import { CancelReason, type ConnectResponse, type RunningAttempt } from '../../gen/machinehub/agent/v1/agent.js';
 import type { Scheduler, Placement } from '../scheduler/index.js';
 import type { Store } from '../store/Store.js';
 import { alreadyExists, failedPrecondition, notFound } from '../errors.js';
 import { planSubmission } from './planSubmission.js';
+import { clip } from './validateTaskSpec.js';
 import { newTaskId } from './ids.js';
 import { toDemand } from './demand.js';
 import { backoffMs, maxAttempts, msToDuration } from './retry.js';
@@ -21,6 +22,13 @@ import { WarnLimiter } from './WarnLimiter.js';
  * next pass starts on the following turn.
  */
 const MAX_PLACEMENTS_PER_PASS = 2_000;
+
+/** Least time between two cancels of the same stale attempt; several heartbeats at the default interval. */
+const STALE_CANCEL_INTERVAL_MS = 5_000;
+/** Most stale attempts remembered; past it the table starts over, so memory stays bounded. */
+const MAX_STALE_CANCELS = 100_000;
+/** Longest output tail and error kept from a report, bytes; the proto promises at most this. */
+export const MAX_REPORT_TEXT = 4096;
 
 export interface ControlPlaneOptions {
   scheduler: Scheduler;
@@ -60,6 +68,8 @@ export class ControlPlane extends EventEmitter {
   private readonly log: Logger;
   /** Warnings an agent can repeat on every message, such as stale reports on each heartbeat. */
   private readonly staleWarnings: WarnLimiter;
+  /** When a stale-attempt cancel last went out, by machine, task and attempt. */
+  private readonly staleCancels = new Map<string, number>();
 
   constructor(private readonly options: ControlPlaneOptions) {
     super();
@@ -132,7 +142,7 @@ export class ControlPlane extends EventEmitter {
 
   getTask(id: string): TaskRecord {
     const task = this.tasks.get(id);
-    if (!task) throw notFound(`task "${id}" not found`);
+    if (!task) throw notFound(`task "${clip(id)}" not found`);
     return task;
   }
 
@@ -283,10 +293,7 @@ export class ControlPlane extends EventEmitter {
         'rejected report for a stale attempt',
       );
       if (report.state === TaskState.TASK_STATE_RUNNING) {
-        this.fleet.send(
-          machineId,
-          cancelMessage(report.taskId, report.attempt, this.options.cancelGraceMs, CancelReason.CANCEL_REASON_STALE_ATTEMPT),
-        );
+        this.cancelStale(machineId, report.taskId, report.attempt);
       }
       return false;
     }
@@ -313,8 +320,8 @@ export class ControlPlane extends EventEmitter {
         this.endAttempt(task, {
           state: report.state,
           exitCode: report.exitCode,
-          error: report.error,
-          outputTail: report.outputTail,
+          error: report.error.slice(0, MAX_REPORT_TEXT),
+          outputTail: report.outputTail.slice(-MAX_REPORT_TEXT),
           retryable: report.state !== TaskState.TASK_STATE_COMPLETED,
         });
         return true;
@@ -428,7 +435,7 @@ export class ControlPlane extends EventEmitter {
         (task.state === TaskState.TASK_STATE_ASSIGNED || task.state === TaskState.TASK_STATE_RUNNING);
       if (current) continue;
       this.staleWarnings.warn(`running:${machineId}`, { taskId, attempt, machineId }, 'agent runs a stale attempt; sending a cancel');
-      this.fleet.send(machineId, cancelMessage(taskId, attempt, this.options.cancelGraceMs, CancelReason.CANCEL_REASON_STALE_ATTEMPT));
+      this.cancelStale(machineId, taskId, attempt);
     }
   }
 
@@ -457,10 +464,52 @@ export class ControlPlane extends EventEmitter {
     return taskIds;
   }
 
+  /**
+   * Replaces the capacity and labels of a machine its agent created, when the
+   * agent registers again with other values. With tasks on the machine the
+   * old capacity stays, because shrinking under them could over-commit it.
+   */
+  updateCapacity(machine: MachineRecord, capacity: MachineCapacity, labels: Record<string, string>): void {
+    const same = Buffer.from(MachineCapacity.encode(capacity).finish()).equals(MachineCapacity.encode(machine.capacity).finish());
+    const sameLabels = JSON.stringify(labels) === JSON.stringify(machine.labels);
+    if (same && sameLabels) return;
+    if (this.fleet.activeOn(machine.id).size > 0) {
+      this.log.warn({ machineId: machine.id }, 'agent declared a new capacity while tasks run there; keeping the old one');
+      return;
+    }
+    this.fleet.replaceSpec(machine, capacity, labels);
+    this.log.info({ machineId: machine.id, cpuMilli: capacity.cpuMilli, gpus: capacity.gpus.length }, 'machine capacity updated');
+  }
+
+  /**
+   * Tells an agent to stop an attempt that is not current. Heartbeats repeat
+   * the attempt until it stops, so one cancel per attempt is sent at most
+   * every STALE_CANCEL_INTERVAL_MS; an agent listing many unknown attempts
+   * cannot make the server queue a cancel for each on every heartbeat.
+   */
+  private cancelStale(machineId: string, taskId: string, attempt: number): void {
+    const key = `${machineId}\u0000${taskId}\u0000${attempt}`;
+    const now = Date.now();
+    const last = this.staleCancels.get(key);
+    if (last !== undefined && now - last < STALE_CANCEL_INTERVAL_MS) return;
+    if (this.staleCancels.size >= MAX_STALE_CANCELS) this.staleCancels.clear();
+    this.staleCancels.set(key, now);
+    this.fleet.send(machineId, cancelMessage(taskId, attempt, this.options.cancelGraceMs, CancelReason.CANCEL_REASON_STALE_ATTEMPT));
+  }
+
+  /** Forgets a finished drain once the machine's agent has left. */
+  endDrain(machineId: string): void {
+    const machine = this.fleet.machines.get(machineId);
+    if (!machine || machine.drainDeadlineSeconds === 0) return;
+    machine.drainDeadlineSeconds = 0;
+    this.store.saveMachine(machine);
+  }
+
   /** Asks a machine's agent to drain; no new tasks go there from now on. */
   async drainMachine(id: string, deadlineSeconds: number): Promise<MachineRecord> {
     const machine = this.fleet.get(id);
     if (!this.fleet.hasLink(id)) throw failedPrecondition(`machine "${id}" has no connected agent to drain (status ${MachineStatus[machine.status]})`);
+    machine.drainDeadlineSeconds = deadlineSeconds;
     this.fleet.setStatus(id, MachineStatus.MACHINE_STATUS_DRAINING, `drain requested, deadline ${deadlineSeconds}s`);
     this.fleet.send(id, { kind: { $case: 'drainRequested', drainRequested: { deadline: { seconds: deadlineSeconds, nanos: 0 } } } });
     this.log.info({ machineId: id, deadlineSeconds }, 'drain requested');

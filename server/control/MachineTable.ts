@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import { Status } from 'nice-grpc';
 import type { Logger } from 'pino';
 import { MachineStatus, type MachineCapacity } from '../../gen/machinehub/machine/v1/machine.js';
 import type { ConnectResponse } from '../../gen/machinehub/agent/v1/agent.js';
@@ -6,14 +7,15 @@ import { SchedulerError, type Scheduler } from '../scheduler/index.js';
 import type { Store } from '../store/Store.js';
 import { invalidArgument, notFound } from '../errors.js';
 import { toMachineSpec } from './machineSpec.js';
+import { clip } from './validateTaskSpec.js';
 import type { MachineRecord } from './records.js';
 
 /** The server side of one agent's stream, as the control plane uses it. */
 export interface AgentLink {
   /** Queues a control message (assignment, cancel, drain). Never dropped. */
   sendControl(message: ConnectResponse): void;
-  /** Ends the stream with an error status, for example when its machine is removed. */
-  close(reason: string): void;
+  /** Ends the stream with an error status (UNAVAILABLE unless `code` says otherwise). */
+  close(reason: string, code?: Status): void;
 }
 
 /**
@@ -47,6 +49,7 @@ export class MachineTable {
       declared,
       status: MachineStatus.MACHINE_STATUS_OFFLINE,
       statusReason: 'no agent connected',
+      drainDeadlineSeconds: 0,
       agentId: '',
       lastHeartbeatTime: undefined,
     };
@@ -59,6 +62,7 @@ export class MachineTable {
 
   /** Puts back a machine read from the store after a restart. */
   restore(machine: MachineRecord): void {
+    machine.drainDeadlineSeconds ??= 0;
     this.insert(machine);
   }
 
@@ -73,9 +77,27 @@ export class MachineTable {
     this.scheduler.setSchedulable(machine.id, false);
   }
 
+  /** Swaps a machine's capacity and labels; only valid with no tasks on it. */
+  replaceSpec(machine: MachineRecord, capacity: MachineCapacity, labels: Record<string, string>): void {
+    const updated = { ...machine, capacity, labels };
+    this.scheduler.removeMachine(machine.id);
+    try {
+      this.scheduler.addMachine(toMachineSpec(updated));
+    } catch (error) {
+      this.scheduler.addMachine(toMachineSpec(machine));
+      this.scheduler.setSchedulable(machine.id, machine.status === MachineStatus.MACHINE_STATUS_READY);
+      if (error instanceof SchedulerError) throw invalidArgument(`machine "${machine.id}": ${error.message}`);
+      throw error;
+    }
+    machine.capacity = capacity;
+    machine.labels = labels;
+    this.scheduler.setSchedulable(machine.id, machine.status === MachineStatus.MACHINE_STATUS_READY);
+    this.store.saveMachine(machine);
+  }
+
   get(id: string): MachineRecord {
     const machine = this.machines.get(id);
-    if (!machine) throw notFound(`machine "${id}" not found`);
+    if (!machine) throw notFound(`machine "${clip(id)}" not found`);
     return machine;
   }
 
@@ -123,10 +145,13 @@ export class MachineTable {
     return this.links.has(machineId);
   }
 
-  /** Drops a machine, closing its agent's stream with `reason`. */
+  /**
+   * Drops a machine. Its agent's stream ends with FAILED_PRECONDITION, which
+   * agents do not retry, so a removed machine does not come straight back.
+   */
   delete(id: string, reason: string): MachineRecord | undefined {
     this.scheduler.removeMachine(id);
-    this.links.get(id)?.close(reason);
+    this.links.get(id)?.close(reason, Status.FAILED_PRECONDITION);
     this.links.delete(id);
     this.active.delete(id);
     const machine = this.machines.get(id);

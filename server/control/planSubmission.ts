@@ -1,9 +1,15 @@
 import { TaskSpec } from '../../gen/machinehub/task/v1/task.js';
 import { validateDemand } from '../scheduler/index.js';
-import { alreadyExists, invalidArgument } from '../errors.js';
+import { alreadyExists, invalidArgument, resourceExhausted } from '../errors.js';
 import { toDemand } from './demand.js';
 import type { TaskRecord } from './records.js';
 import { validateTaskSpec } from './validateTaskSpec.js';
+
+/**
+ * Bytes a Task adds around its spec in the response (id, state, times). An
+ * estimate with room to spare: the fields are small and bounded.
+ */
+const TASK_ENVELOPE_BYTES = 256;
 
 /** Most tasks in one SubmitTasks call. */
 export const MAX_BATCH = 10_000;
@@ -24,9 +30,17 @@ export function planSubmission(
   }
   const plan: (TaskRecord | TaskSpec)[] = [];
   const idsInBatch = new Set<string>();
+  let responseBytes = 0;
   for (const [index, spec] of specs.entries()) {
     const error = validateTaskSpec(spec, index, maxMessageBytes);
     if (error) throw error;
+    responseBytes += TaskSpec.encode(spec).finish().length + TASK_ENVELOPE_BYTES;
+    if (responseBytes > maxMessageBytes) {
+      throw resourceExhausted(
+        `tasks: the response to ${specs.length} tasks would exceed the ${maxMessageBytes}-byte message limit ` +
+          `by task ${index}; submit fewer or smaller tasks per call`,
+      );
+    }
     const demandError = validateDemand(toDemand(spec.id || 'new', spec));
     if (demandError) throw invalidArgument(`tasks[${index}].resources: ${demandError}`);
     if (spec.id === '') {

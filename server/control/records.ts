@@ -25,6 +25,11 @@ export interface MachineRecord {
   declared: boolean;
   status: MachineStatus;
   statusReason: string;
+  /**
+   * Deadline of a drain requested through DrainMachine, seconds; 0 when none.
+   * Kept until the agent leaves, so a reconnect does not end the drain.
+   */
+  drainDeadlineSeconds: number;
   agentId: string;
   lastHeartbeatTime: Date | undefined;
 }

@@ -13,9 +13,10 @@ export function validateMachine(
   id: string,
   capacity: MachineCapacity | undefined,
   labels: Record<string, string>,
+  idField = 'id',
 ): ApiError | undefined {
   if (!ID_PATTERN.test(id)) {
-    return invalidArgument(`${prefix}id: "${clip(id)}" is invalid: use 1 to 128 characters of A-Z a-z 0-9 . _ : -`);
+    return invalidArgument(`${prefix}${idField}: "${clip(id)}" is invalid: use 1 to 128 characters of A-Z a-z 0-9 . _ : -`);
   }
   if (!capacity) return invalidArgument(`${prefix}capacity: missing: set cpu_milli and memory_mib`);
   for (const [name, value] of [

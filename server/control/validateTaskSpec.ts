@@ -1,4 +1,4 @@
-import { TaskSpec, ConstraintOperator } from '../../gen/machinehub/task/v1/task.js';
+import { TaskSpec, ConstraintOperator, PlacementPolicy } from '../../gen/machinehub/task/v1/task.js';
 import { invalidArgument, resourceExhausted, type ApiError } from '../errors.js';
 import { ID_PATTERN } from './ids.js';
 
@@ -8,6 +8,8 @@ export const MAX_ATTEMPTS = 100;
 export const MAX_COMMAND_CHARS = 4096;
 export const MAX_NAME_CHARS = 256;
 export const MAX_LABEL_CHARS = 128;
+/** Longest run timeout: agents time attempts with Node timers, which hold at most 2^31-1 ms. */
+export const MAX_TIMEOUT_SECONDS = 2_147_483;
 
 /**
  * Bytes kept free in every message for the AssignTask envelope around a spec
@@ -68,6 +70,9 @@ export function validateTaskSpec(spec: TaskSpec, index: number, maxMessageBytes:
     }
   }
 
+  if (!(spec.policy in PlacementPolicy) || spec.policy === PlacementPolicy.UNRECOGNIZED) {
+    return bad('policy', `${spec.policy} is not a known placement policy`);
+  }
   const maxAttempts = spec.retry?.maxAttempts ?? 0;
   if (maxAttempts < 0 || maxAttempts > MAX_ATTEMPTS) {
     return bad('retry.max_attempts', `${maxAttempts} is out of range 0 to ${MAX_ATTEMPTS}`);
@@ -80,6 +85,13 @@ export function validateTaskSpec(spec: TaskSpec, index: number, maxMessageBytes:
     if (duration && (duration.seconds < 0 || duration.nanos < 0)) {
       return bad(field, `${duration.seconds}s is negative`);
     }
+    if (duration && duration.nanos > 999_999_999) {
+      return bad(field, `nanos ${duration.nanos} is out of range 0 to 999999999`);
+    }
+  }
+
+  if (spec.timeout && spec.timeout.seconds > MAX_TIMEOUT_SECONDS) {
+    return bad('timeout', `${spec.timeout.seconds}s is out of range 0 to ${MAX_TIMEOUT_SECONDS}s (about 24.8 days)`);
   }
 
   const specBytes = TaskSpec.encode(spec).finish().length;

@@ -37,7 +37,7 @@ export function agentService(
 
       const onAbort = () => endSafely(hub, session, 'stream cancelled by the agent or the network');
       context.signal.addEventListener('abort', onAbort);
-      void readLoop(iterator, session, plane, hub);
+      void readLoop(iterator, session, plane, hub, context.signal);
       try {
         yield* session.outbound.drain();
       } finally {
@@ -45,7 +45,7 @@ export function agentService(
         endSafely(hub, session, session.closeReason ?? 'server stopped writing');
       }
       if (session.closeReason && !context.signal.aborted && !session.cleanEnd) {
-        throw new ApiError(Status.UNAVAILABLE, session.closeReason);
+        throw new ApiError(session.closeCode, session.closeReason);
       }
     },
 
@@ -92,6 +92,7 @@ async function readLoop(
   session: AgentSession,
   plane: ControlPlane,
   hub: AgentHub,
+  signal: AbortSignal,
 ): Promise<void> {
   let cause = 'the agent closed the stream';
   try {
@@ -102,7 +103,7 @@ async function readLoop(
         await handle(next.value, session, plane, hub);
       } catch (error) {
         if (error instanceof ApiError) {
-          session.close(error.message);
+          session.close(error.message, error.code);
           break;
         }
         session.log.error({ err: error }, 'failed to handle an agent message');
@@ -111,7 +112,10 @@ async function readLoop(
   } catch (error) {
     cause = `stream failed: ${(error as Error).message}`;
   }
-  if (hub.isCurrent(session) && hub.isDraining(session) && cause === 'the agent closed the stream') session.cleanEnd = true;
+  // A cancelled call also ends the request stream; only a half-close after
+  // the agent's own Drain on this stream is a clean end.
+  if (signal.aborted) cause = 'stream cancelled by the agent or the network';
+  else if (hub.isCurrent(session) && session.sentDrain && cause === 'the agent closed the stream') session.cleanEnd = true;
   endSafely(hub, session, cause);
 }
 
@@ -141,13 +145,14 @@ async function handle(request: ConnectRequest, session: AgentSession, plane: Con
       try {
         const result = await hub.route(session, kind.sendMessage);
         // Waits while the sender's own queue is full: it must read results to send more.
-        while (!session.closed && !(await session.sendData(result, 1_000)));
+        while (!session.closed && !(await session.sendData(result, 0, 1_000)));
       } finally {
         session.heldBack = false;
       }
       return;
     }
     case 'drain':
+      session.sentDrain = true;
       hub.drain(session);
       return;
     case 'register':

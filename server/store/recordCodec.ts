@@ -21,6 +21,8 @@ interface StoredMachine {
   declared: boolean;
   status: string;
   statusReason: string;
+  /** Absent in records written before drains were stored. */
+  drainDeadlineSeconds?: number;
   agentId: string;
   /** ISO 8601, or null when the agent never sent a heartbeat. */
   lastHeartbeatTime: string | null;
@@ -56,6 +58,7 @@ export function encodeMachine(record: MachineRecord): string {
     declared: record.declared,
     status: machineStatusToJSON(record.status),
     statusReason: record.statusReason,
+    drainDeadlineSeconds: record.drainDeadlineSeconds,
     agentId: record.agentId,
     lastHeartbeatTime: record.lastHeartbeatTime?.toISOString() ?? null,
   };
@@ -73,6 +76,7 @@ export function decodeMachine(text: string): MachineRecord {
     declared: stored.declared === true,
     status: machineStatusFromJSON(stored.status),
     statusReason: stored.statusReason ?? '',
+    drainDeadlineSeconds: stored.drainDeadlineSeconds ?? 0,
     agentId: stored.agentId ?? '',
     lastHeartbeatTime: stored.lastHeartbeatTime === null ? undefined : new Date(stored.lastHeartbeatTime),
   };

@@ -71,6 +71,7 @@ export function fullMachine(id: string): MachineRecord {
     declared: true,
     status: MachineStatus.MACHINE_STATUS_DISCONNECTED,
     statusReason: 'stream ended: cancelled',
+    drainDeadlineSeconds: 120,
     agentId: 'agent-7',
     lastHeartbeatTime: new Date('2026-01-02T03:04:05.678Z'),
   };

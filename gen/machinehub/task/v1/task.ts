@@ -320,7 +320,8 @@ export interface TaskSpec {
   /**
    * Maximum run time of one attempt. When it passes, the agent stops the
    * process group (SIGTERM, then SIGKILL after the cancel grace period) and
-   * the attempt fails. Unset or zero means no limit.
+   * the attempt fails. Unset or zero means no limit; at most 2147483 s
+   * (about 24.8 days).
    */
   timeout: Duration | undefined;
 }
