@@ -27,7 +27,7 @@ beforeAll(async () => {
   agent = spawn(
     process.execPath,
     // --gpus 0 keeps the declared capacity the same on hosts with GPUs.
-    [BIN_PATH, 'agent', '--server', server.address, '--id', 'e2e-a1', '--cpus', '2', '--memory-mib', '1024', '--gpus', '0', '--label', 'zone=a', '--log-level', 'warn'],
+    [BIN_PATH, 'agent', '--server', server.address, '--id', 'e2e-a1', '--cpus', '2', '--memory-mib', '1024', '--gpus', '0', '--label', 'zone=a', '--log-level', 'info'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   agent.stdout?.setEncoding('utf8').on('data', (chunk: string) => (agentLog += chunk));
@@ -71,7 +71,7 @@ describe('CLI with a running agent', () => {
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
     expect(result.stdout.trim()).not.toBe('');
-    // The agent runs with --log-level warn, so only a dropped message would show; none may.
+    // The CLI agent logs messages it receives; one it dropped would log 'dropped a message'.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(agentLog).not.toContain('dropped a message');
   });
@@ -84,7 +84,10 @@ describe('CLI with a running agent', () => {
 
     expect(result.exitCode).toBe(0);
     expect(result.stdout.trim()).toBe('e2e-a1  draining');
-    const [exitCode] = await agentClosed;
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`agent still running 30 s after the drain; its log:\n${agentLog}`)), 30_000),
+    );
+    const [exitCode] = await Promise.race([agentClosed, timeout]);
     expect(exitCode).toBe(0);
   });
 });
