@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { TaskState, type TaskSpec } from '../gen/machinehub/task/v1/task.js';
+import { TaskSpec, TaskState } from '../gen/machinehub/task/v1/task.js';
 import { createMachinehubClient } from '../client/index.js';
 import { parseOpenbMachines, parseOpenbTasks, type OpenbTask } from '../server/scheduler/trace/openb.js';
 import { FleetSimulator, type SimulatedMachine } from './FleetSimulator.js';
@@ -199,6 +199,7 @@ export async function replayOpenb(options: ReplayOptions): Promise<ReplaySummary
 
 function toSpec(id: string, task: OpenbTask, seconds: number): TaskSpec {
   return {
+    ...TaskSpec.fromJSON({}),
     id,
     name: task.id,
     resources: {
@@ -209,15 +210,8 @@ function toSpec(id: string, task: OpenbTask, seconds: number): TaskSpec {
       gpuMemoryMib: task.gpuMemoryMib,
       gpuModels: task.gpuModels,
     },
-    priority: 0,
     command: 'sleep',
     args: [seconds.toFixed(3)],
-    env: {},
-    stdin: Buffer.alloc(0),
-    constraints: [],
-    policy: 0,
-    retry: undefined,
-    timeout: undefined,
   };
 }
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { MachineStatus } from '../gen/machinehub/machine/v1/machine.js';
-import { TaskState, type Task, type TaskSpec } from '../gen/machinehub/task/v1/task.js';
+import { TaskSpec, TaskState, type Task } from '../gen/machinehub/task/v1/task.js';
 import type { MachinehubClient } from '../client/index.js';
 
 const CLI = fileURLToPath(new URL('../bin/machinehub.js', import.meta.url));
@@ -89,17 +89,12 @@ function spec(
   resources: { cpuMilli: number; memoryMib: number; gpuCount: number; gpuMemoryMib: number },
 ): TaskSpec {
   return {
+    ...TaskSpec.fromJSON({}),
     id,
     name: id,
     resources: { ...resources, gpuMilli: 0, gpuModels: [] },
     priority,
     command: 'sh',
     args: ['-c', REPORT],
-    env: {},
-    stdin: Buffer.alloc(0),
-    constraints: [],
-    policy: 0,
-    retry: undefined,
-    timeout: undefined,
   };
 }
