@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseOpenbMachines, parseOpenbTasks, type MachineSpec, type OpenbTask } from '../../server/scheduler/index.ts';
 
-/** Directory of the OpenB CSV files; override with OPENB_TRACE_DIR. */
-export const OPENB_TRACE_DIR = process.env.OPENB_TRACE_DIR ?? '/work/shared/traces/openb';
+/** Directory of the OpenB CSV files: the copy in traces/openb, or OPENB_TRACE_DIR when set. */
+export const OPENB_TRACE_DIR = process.env.OPENB_TRACE_DIR ?? fileURLToPath(new URL('../../traces/openb', import.meta.url));
 
 export function loadMachines(file: 'openb_node_list_all_node.csv' | 'openb_node_list_gpu_node.csv'): MachineSpec[] {
   return parseOpenbMachines(readFileSync(join(OPENB_TRACE_DIR, file), 'utf8'));
