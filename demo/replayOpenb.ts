@@ -220,7 +220,7 @@ async function countQueued(client: ReturnType<typeof createMachinehubClient>): P
   return page.tasks.length;
 }
 
-/** Most placements in any one-second window. */
+/** Maximum placements in any one-second window. */
 function peakPerSecond(times: number[]): number {
   const sorted = [...times].sort((a, b) => a - b);
   let best = 0;

@@ -17,6 +17,7 @@ import { DEFAULT_LISTEN, DEFAULT_MAX_MESSAGE_BYTES, type ServerOptions } from '.
 import { Scheduler } from './scheduler/index.js';
 import { openStore } from './store/openStore.js';
 import { leaderGate } from './grpc/leaderGate.js';
+import { withDecodeFailures } from './grpc/decodeFailures.js';
 import { SoleLeadership } from './ha/Leadership.js';
 
 /** A started server. */
@@ -33,7 +34,7 @@ export interface RunningServer {
 /** Services whose health follows leadership; '' is the whole server. */
 const SERVICE_NAMES = [TaskServiceDefinition.fullName, MachineServiceDefinition.fullName, AgentServiceDefinition.fullName, ''];
 
-/** Longest a graceful shutdown waits for open calls before it cuts them. */
+/** Maximum time a graceful shutdown waits for open calls before it cuts them. */
 const SHUTDOWN_TIMEOUT_MS = 5_000;
 
 /** Starts a machinehub server: state, scheduler, agent link and the gRPC services. */
@@ -75,9 +76,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   })
     .use(errorMiddleware(logger.child({ component: 'rpc' })))
     .use(leaderGate(leadership, () => serving));
-  server.add(TaskServiceDefinition, taskService(plane, maxMessageBytes));
-  server.add(MachineServiceDefinition, machineService(plane));
-  server.add(AgentServiceDefinition, agentService(plane, hub, logger.child({ component: 'link' })));
+  server.add(withDecodeFailures(TaskServiceDefinition), taskService(plane, maxMessageBytes));
+  server.add(withDecodeFailures(MachineServiceDefinition), machineService(plane));
+  server.add(withDecodeFailures(AgentServiceDefinition), agentService(plane, hub, logger.child({ component: 'link' })));
   const health = HealthState();
   server.add(HealthDefinition, HealthServiceImpl(health));
   addReflection(server, [

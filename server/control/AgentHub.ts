@@ -21,7 +21,7 @@ import { clip } from './validateTaskSpec.js';
 
 /** Protocol version this server speaks; see agent.proto. */
 export const PROTOCOL_VERSION = 1;
-/** Longest a sender waits for room in a receiver's queue before RESOURCE_EXHAUSTED. */
+/** Maximum time a sender waits for room in a receiver's queue before RESOURCE_EXHAUSTED. */
 const DELIVERY_WAIT_MS = 5_000;
 const MAX_TOPIC_CHARS = 256;
 /** Most attempts one RegisterAgent or Heartbeat may list; far above any machine's task count. */
@@ -129,7 +129,7 @@ export class AgentHub {
 
     const adopted = this.plane.attachLink(machineId, session, register.running);
     if (agent.draining) {
-      // A drain requested before a reconnect still holds: no new tasks, and the agent is told again.
+      // A drain requested before a reconnect still applies: no new tasks, and DrainRequested goes out again.
       this.plane.fleet.setStatus(machineId, MachineStatus.MACHINE_STATUS_DRAINING, 'drain requested before the agent reconnected');
       session.sendControl(drainRequested(record.drainDeadlineSeconds));
     } else {
@@ -155,11 +155,11 @@ export class AgentHub {
   }
 
   /**
-   * Unbinds what a registration replaces: the machine this agent served
-   * before, when it now serves another, is lost at once, because nothing
-   * serves it any more; and the agent that served this machine before, when
-   * another agent now serves it, forgets it, so its lost timeout cannot later
-   * declare the machine lost under the new agent.
+   * Unbinds what a registration replaces. When this agent served another
+   * machine before, that machine is lost at once, because nothing serves it
+   * any more. When another agent served this machine before, that agent's
+   * record is marked LEFT, so its lost timeout cannot later declare the
+   * machine lost under the new agent.
    */
   private releaseOldBindings(agentId: string, machineId: string, previousAgentId: string | undefined): void {
     const own = this.agents.get(agentId);

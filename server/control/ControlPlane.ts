@@ -17,17 +17,17 @@ import { MachineTable, type AgentLink } from './MachineTable.js';
 import { WarnLimiter } from './WarnLimiter.js';
 
 /**
- * Most placements per scheduling pass. A pass runs on the event loop, so a
+ * Maximum placements per scheduling pass. A pass runs on the event loop, so a
  * bound keeps heartbeats and RPCs flowing while a large queue drains; the
  * next pass starts on the following turn.
  */
 const MAX_PLACEMENTS_PER_PASS = 2_000;
 
-/** Least time between two cancels of the same stale attempt; several heartbeats at the default interval. */
+/** Minimum time between two cancels of the same stale attempt; several heartbeats at the default interval. */
 const STALE_CANCEL_INTERVAL_MS = 5_000;
 /** Most stale attempts remembered; past it the table starts over, so memory stays bounded. */
 const MAX_STALE_CANCELS = 100_000;
-/** Longest output tail and error kept from a report, bytes; the proto promises at most this. */
+/** Maximum length of the output tail and error kept from a report, bytes; the proto promises at most this. */
 export const MAX_REPORT_TEXT = 4096;
 
 export interface ControlPlaneOptions {
@@ -396,7 +396,7 @@ export class ControlPlane extends EventEmitter {
   /**
    * Attaches an agent's stream to its machine and reconciles what the agent
    * runs with what the server assigned there. Attempts both sides agree on
-   * are adopted; assigned attempts the agent lacks end as lost; attempts the
+   * are adopted. Assigned attempts the agent lacks end as lost. Attempts the
    * agent runs that are not current get a CancelTask.
    */
   attachLink(machineId: string, link: AgentLink, running: RunningAttempt[]): RunningAttempt[] {

@@ -8,7 +8,7 @@ export const MAX_ATTEMPTS = 100;
 export const MAX_COMMAND_CHARS = 4096;
 export const MAX_NAME_CHARS = 256;
 export const MAX_LABEL_CHARS = 128;
-/** Longest run timeout: agents time attempts with Node timers, which hold at most 2^31-1 ms. */
+/** Maximum run timeout: agents time attempts with Node timers, which hold at most 2^31-1 ms. */
 export const MAX_TIMEOUT_SECONDS = 2_147_483;
 
 /**

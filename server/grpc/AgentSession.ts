@@ -20,8 +20,8 @@ export class AgentSession implements AgentLink {
   /** Set when the server ends the stream on purpose; sent to the agent as the status. */
   closeReason: string | undefined;
   /**
-   * Status code the stream ends with. UNAVAILABLE, the default, tells the
-   * agent to reconnect; protocol errors and removal use codes it does not retry.
+   * Status code the stream ends with. UNAVAILABLE, the default, makes the
+   * agent reconnect; protocol errors and removal use codes it does not retry.
    */
   closeCode: Status = Status.UNAVAILABLE;
   /** True once the agent sent Drain on this stream. */

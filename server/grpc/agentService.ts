@@ -6,6 +6,7 @@ import type { ControlPlane } from '../control/ControlPlane.js';
 import { ApiError, invalidArgument, unavailable } from '../errors.js';
 import { Status } from 'nice-grpc';
 import { AgentSession } from './AgentSession.js';
+import { decodeError, isDecodeFailure } from './decodeFailures.js';
 
 /** Time an agent has to send RegisterAgent after opening its stream. */
 const REGISTER_TIMEOUT_MS = 30_000;
@@ -23,6 +24,7 @@ export function agentService(
       const iterator = requests[Symbol.asyncIterator]();
       const first = await firstMessage(iterator, context.signal);
       if (first === undefined) return;
+      if (isDecodeFailure(first)) throw decodeError(first);
       if (first.kind?.$case !== 'register') {
         throw invalidArgument(`first message: expected register, got ${first.kind?.$case ?? 'an empty message'}`);
       }
@@ -129,6 +131,7 @@ function endSafely(hub: AgentHub, session: AgentSession, cause: string): void {
 }
 
 async function handle(request: ConnectRequest, session: AgentSession, plane: ControlPlane, hub: AgentHub): Promise<void> {
+  if (isDecodeFailure(request)) throw decodeError(request);
   const kind = request.kind;
   if (!hub.isCurrent(session)) return;
   // Any message proves the agent alive, not only heartbeats queued behind it.

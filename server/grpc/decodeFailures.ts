@@ -14,7 +14,7 @@ export function isDecodeFailure(value: unknown): value is DecodeFailure {
   return typeof value === 'object' && value !== null && 'decodeFailure' in value;
 }
 
-/** The INVALID_ARGUMENT error for a request that could not be decoded. */
+/** Builds the INVALID_ARGUMENT error for a request that could not be decoded. */
 export function decodeError(failure: DecodeFailure) {
   return invalidArgument(
     `request could not be decoded: ${failure.decodeFailure}; int64 fields take integers from 0 to ${Number.MAX_SAFE_INTEGER}`,

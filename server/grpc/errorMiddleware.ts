@@ -2,6 +2,7 @@ import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from
 import { isAbortError } from 'abort-controller-x';
 import type { Logger } from 'pino';
 import { ApiError } from '../errors.js';
+import { decodeError, isDecodeFailure } from './decodeFailures.js';
 
 /**
  * Maps what handlers throw to a gRPC status. ApiError keeps its code and
@@ -14,6 +15,7 @@ export function errorMiddleware(logger: Logger) {
     context: CallContext,
   ): AsyncGenerator<Response, Response | void, undefined> {
     try {
+      if (!call.method.requestStream && isDecodeFailure(call.request)) throw decodeError(call.request);
       return yield* call.next(call.request, context);
     } catch (error) {
       if (error instanceof ApiError) {

@@ -9,7 +9,7 @@ import { inState, onCleanup, spawnAgent, startTestServer, taskSpec, waitFor, wai
 
 const CAPACITY = { cpuMilli: 4000, memoryMib: 4096, gpus: [] };
 
-/** A raw agent stream the test drives message by message. */
+/** Opens a raw agent stream that the test drives message by message. */
 function rawAgent(address: string, agentId: string, machineId: string) {
   const channel = createChannel(address);
   onCleanup(() => channel.close());

@@ -75,4 +75,18 @@ describe('grpcurl through reflection', () => {
       expect(names).toContain('machinehub.task.v1.TaskService');
     }
   });
+
+  it('rejects an int64 beyond 2^53', async () => {
+    const { server, client } = await startTestServer();
+    const body = '{"id":"m1","capacity":{"cpu_milli":"9223372036854775807","memory_mib":"1"}}';
+    const failure = await run('grpcurl', ['-plaintext', '-d', body, server.address, 'machinehub.machine.v1.MachineService/RegisterMachine'], {
+      timeout: 20_000,
+    }).then(
+      () => undefined,
+      (error: { stderr: string }) => error.stderr,
+    );
+    expect(failure).toContain('Code: InvalidArgument');
+    expect(failure).toContain('int64 fields take integers from 0 to 9007199254740991');
+    expect((await client.machines.listMachines({ statuses: [], pageSize: 0, pageToken: '' })).machines).toHaveLength(0);
+  });
 });

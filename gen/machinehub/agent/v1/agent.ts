@@ -16,7 +16,7 @@ export const protobufPackage = "machinehub.agent.v1";
 
 export const protobufFileName = "machinehub/agent/v1/agent.proto";
 
-/** Why the server asks an agent to stop an attempt. */
+/** Reason the server sends CancelTask for an attempt. */
 export enum CancelReason {
   /** CANCEL_REASON_UNSPECIFIED - Not set. */
   CANCEL_REASON_UNSPECIFIED = 0,
@@ -146,7 +146,7 @@ export interface RegisterAgent {
    * capacity below creates it.
    */
   machineId: string;
-  /** Capacity the agent detected or was told to declare. */
+  /** Capacity the agent detected, or the one set by its flags. */
   capacity:
     | MachineCapacity
     | undefined;
@@ -205,7 +205,7 @@ export interface TaskStatus {
    */
   exitCode: number;
   /**
-   * Why the attempt failed, for example "spawn ENOENT" or "timed out after
+   * Reason the attempt failed, for example "spawn ENOENT" or "timed out after
    * 30s". Empty on success.
    */
   error: string;
@@ -253,7 +253,7 @@ export interface ConnectRequest {
     | undefined;
 }
 
-/** Server's answer to RegisterAgent. */
+/** Server's response to RegisterAgent. */
 export interface AgentRegistered {
   /** The agent id as registered. */
   agentId: string;
@@ -345,7 +345,7 @@ export interface MessageResult {
 }
 
 /**
- * The server asks the agent to drain: finish running tasks, take no new ones,
+ * Request from the server to drain: finish running tasks, take no new ones,
  * then send Drain and half-close.
  */
 export interface DrainRequested {
@@ -358,7 +358,7 @@ export interface ConnectResponse {
   /** Exactly one is set. */
   kind:
     | //
-    /** Answer to RegisterAgent; always the first message. */
+    /** Response to RegisterAgent; always the first message. */
     { $case: "registered"; registered: AgentRegistered }
     | //
     /** Start an attempt. */
@@ -2628,7 +2628,7 @@ export const AgentServiceDefinition = {
       responseStream: true,
       options: {},
     },
-    /** Lists agents the server knows, connected or not. */
+    /** Lists the agents registered with the server, connected or not. */
     listAgents: {
       name: "ListAgents",
       requestType: ListAgentsRequest as typeof ListAgentsRequest,
@@ -2662,7 +2662,7 @@ export interface AgentServiceImplementation<CallContextExt = {}> {
     request: AsyncIterable<ConnectRequest>,
     context: CallContext & CallContextExt,
   ): ServerStreamingMethodResult<ConnectResponse>;
-  /** Lists agents the server knows, connected or not. */
+  /** Lists the agents registered with the server, connected or not. */
   listAgents(request: ListAgentsRequest, context: CallContext & CallContextExt): Promise<ListAgentsResponse>;
   /**
    * Sends a message to a connected agent from outside the fleet, for example
@@ -2684,7 +2684,7 @@ export interface AgentServiceClient<CallOptionsExt = {}> {
     request: AsyncIterable<ConnectRequest>,
     options?: CallOptions & CallOptionsExt,
   ): AsyncIterable<ConnectResponse>;
-  /** Lists agents the server knows, connected or not. */
+  /** Lists the agents registered with the server, connected or not. */
   listAgents(request: ListAgentsRequest, options?: CallOptions & CallOptionsExt): Promise<ListAgentsResponse>;
   /**
    * Sends a message to a connected agent from outside the fleet, for example

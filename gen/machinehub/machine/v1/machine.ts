@@ -13,7 +13,7 @@ export const protobufPackage = "machinehub.machine.v1";
 
 export const protobufFileName = "machinehub/machine/v1/machine.proto";
 
-/** Where a machine stands with the scheduler. */
+/** Status of a machine with the scheduler. */
 export enum MachineStatus {
   /** MACHINE_STATUS_UNSPECIFIED - Not set. Never sent by the server. */
   MACHINE_STATUS_UNSPECIFIED = 0,
@@ -89,7 +89,7 @@ export function machineStatusToJSON(object: MachineStatus): string {
 /** One GPU device on a machine. */
 export interface GpuDevice {
   /**
-   * Device index as the driver numbers it, the value a task sees in
+   * Device index as the driver numbers it, the value a task gets in
    * CUDA_VISIBLE_DEVICES. The indexes of a machine's n devices are exactly
    * 0 to n-1, each once.
    */
@@ -107,7 +107,7 @@ export interface GpuDevice {
   memoryMib: number;
 }
 
-/** What a machine offers to tasks. */
+/** Capacity a machine offers to tasks. */
 export interface MachineCapacity {
   /** Allocatable CPU in millicores (16 cores = 16000). Must be 0 or more. */
   cpuMilli: number;
@@ -131,7 +131,7 @@ export interface GpuAllocation {
   memoryMib: number;
 }
 
-/** What running and assigned tasks currently hold on a machine. */
+/** Resources allocated on a machine to its assigned and running tasks. */
 export interface MachineAllocation {
   /** Allocated CPU in millicores, at most MachineCapacity.cpu_milli. */
   cpuMilli: number;
@@ -145,11 +145,11 @@ export interface MachineAllocation {
 export interface Machine {
   /** Unique machine id, 1 to 128 characters of [A-Za-z0-9._:-]. */
   id: string;
-  /** What the machine offers. */
+  /** Capacity of the machine. */
   capacity:
     | MachineCapacity
     | undefined;
-  /** What tasks hold now. */
+  /** Resources allocated to tasks now. */
   allocated:
     | MachineAllocation
     | undefined;
@@ -169,7 +169,7 @@ export interface Machine {
   /** Number of tasks assigned to or running on this machine. */
   taskCount: number;
   /**
-   * Why the machine is in its status, for operators, for example
+   * Reason for the status, for operators, for example
    * "heartbeat missed for 10.2s". Empty when READY.
    */
   statusReason: string;

@@ -78,7 +78,7 @@ export function constraintOperatorToJSON(object: ConstraintOperator): string {
   }
 }
 
-/** How the scheduler chooses among machines where a task fits. */
+/** Placement policy: the rule that ranks the machines where a task fits. */
 export enum PlacementPolicy {
   /** PLACEMENT_POLICY_UNSPECIFIED - Use the server's default policy (FGD unless the server sets another). */
   PLACEMENT_POLICY_UNSPECIFIED = 0,
@@ -139,7 +139,7 @@ export function placementPolicyToJSON(object: PlacementPolicy): string {
 export enum TaskState {
   /** TASK_STATE_UNSPECIFIED - Not set. As a filter, means any state. */
   TASK_STATE_UNSPECIFIED = 0,
-  /** TASK_STATE_QUEUED - Waiting for a machine; Task.reason says why. */
+  /** TASK_STATE_QUEUED - Waiting for a machine; Task.reason gives the cause. */
   TASK_STATE_QUEUED = 1,
   /** TASK_STATE_ASSIGNED - Placed on a machine and sent to its agent, which has not yet started it. */
   TASK_STATE_ASSIGNED = 2,
@@ -242,7 +242,7 @@ export interface ResourceRequest {
 export interface Constraint {
   /** Label key, 1 to 128 characters. */
   key: string;
-  /** How the label is compared. */
+  /** Comparison applied to the label. */
   operator: ConstraintOperator;
   /**
    * Values to compare with: exactly one for EQUALS, one or more for IN and
@@ -270,7 +270,7 @@ export interface RetryPolicy {
   maxBackoff: Duration | undefined;
 }
 
-/** What to run and what it needs. */
+/** Specification of a task: the command to run and the resources it needs. */
 export interface TaskSpec {
   /**
    * Optional client-chosen id, 1 to 128 characters of [A-Za-z0-9._:-]. A
@@ -281,7 +281,7 @@ export interface TaskSpec {
   id: string;
   /** Human-readable name, at most 256 characters. Need not be unique. */
   name: string;
-  /** Resources the task holds while assigned or running. */
+  /** Resources allocated to the task while it is assigned or running. */
   resources:
     | ResourceRequest
     | undefined;
@@ -358,7 +358,7 @@ export interface Attempt {
    * ran.
    */
   exitCode: number;
-  /** Why the attempt failed, for operators. Empty on success. */
+  /** Reason the attempt failed, for operators. Empty on success. */
   error: string;
 }
 
@@ -416,8 +416,8 @@ export interface SubmitTasksRequest {
 /** Response for TaskService.SubmitTasks. */
 export interface SubmitTasksResponse {
   /**
-   * The accepted tasks in request order. The server answers only after they
-   * are stored durably.
+   * The accepted tasks in request order. The server responds only after
+   * they are stored durably.
    */
   tasks: Task[];
 }
