@@ -222,9 +222,10 @@ export class AgentHub {
   }
 
   /**
-   * Handles the end of a stream. A half-close after a drain, with no tasks
-   * left, is a clean leave; any other end, a cancel included, is a lost link: the machine is DISCONNECTED
-   * and becomes LOST unless the agent returns within the lost timeout.
+   * Handles the end of a stream. A half-close after the agent's Drain, with
+   * no tasks left, is a clean leave. Any other end, a cancel included, is a
+   * lost link: the machine is DISCONNECTED, and it becomes LOST unless the
+   * agent returns within the lost timeout.
    */
   streamEnded(session: AgentSession, cause: string): void {
     session.close(cause);

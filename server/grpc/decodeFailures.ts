@@ -3,8 +3,9 @@ import { invalidArgument } from '../errors.js';
 /**
  * Marks a request whose bytes could not be decoded. The generated decoders
  * throw inside grpc-js for an int64 beyond Number.MAX_SAFE_INTEGER, and
- * grpc-js then answers INTERNAL "Error deserializing request". Returning this
- * marker instead lets the handlers answer INVALID_ARGUMENT with the reason.
+ * grpc-js then responds INTERNAL "Error deserializing request". Returning
+ * this marker instead lets the handlers respond INVALID_ARGUMENT with the
+ * reason.
  */
 export interface DecodeFailure {
   readonly decodeFailure: string;

@@ -155,7 +155,7 @@ export interface RegisterAgent {
   /**
    * Attempts from before a reconnect that are still running, or whose final
    * TaskStatus the agent has not delivered yet. The server adopts those it
-   * still assigns to this machine and answers CancelTask for the rest; an
+   * still assigns to this machine and sends CancelTask for the rest; an
    * attempt it assigned here that is missing from this list is ended as lost
    * and placed again.
    */

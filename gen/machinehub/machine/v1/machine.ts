@@ -1940,7 +1940,8 @@ export const MachineServiceDefinition = {
     },
     /**
      * Removes a machine. Its tasks are queued again or failed, and its agent,
-     * if any, is told to stop them. NOT_FOUND for an unknown id.
+     * if any, gets a CancelTask for each, then its stream ends with
+     * FAILED_PRECONDITION. NOT_FOUND for an unknown id.
      */
     removeMachine: {
       name: "RemoveMachine",
@@ -2000,7 +2001,8 @@ export interface MachineServiceImplementation<CallContextExt = {}> {
   ): Promise<RegisterMachineResponse>;
   /**
    * Removes a machine. Its tasks are queued again or failed, and its agent,
-   * if any, is told to stop them. NOT_FOUND for an unknown id.
+   * if any, gets a CancelTask for each, then its stream ends with
+   * FAILED_PRECONDITION. NOT_FOUND for an unknown id.
    */
   removeMachine(request: RemoveMachineRequest, context: CallContext & CallContextExt): Promise<RemoveMachineResponse>;
   /** Returns one machine. NOT_FOUND for an unknown id. */
@@ -2027,7 +2029,8 @@ export interface MachineServiceClient<CallOptionsExt = {}> {
   ): Promise<RegisterMachineResponse>;
   /**
    * Removes a machine. Its tasks are queued again or failed, and its agent,
-   * if any, is told to stop them. NOT_FOUND for an unknown id.
+   * if any, gets a CancelTask for each, then its stream ends with
+   * FAILED_PRECONDITION. NOT_FOUND for an unknown id.
    */
   removeMachine(request: RemoveMachineRequest, options?: CallOptions & CallOptionsExt): Promise<RemoveMachineResponse>;
   /** Returns one machine. NOT_FOUND for an unknown id. */
