@@ -316,15 +316,19 @@ export class ControlPlane extends EventEmitter {
       }
       case TaskState.TASK_STATE_COMPLETED:
       case TaskState.TASK_STATE_FAILED:
-      case TaskState.TASK_STATE_CANCELLED:
+      case TaskState.TASK_STATE_CANCELLED: {
+        // COMPLETED means exit status 0; a report that says otherwise is a failure.
+        const contradicts = report.state === TaskState.TASK_STATE_COMPLETED && report.exitCode !== 0;
+        const error = contradicts ? `reported completed with exit code ${report.exitCode}` : report.error;
         this.endAttempt(task, {
-          state: report.state,
+          state: contradicts ? TaskState.TASK_STATE_FAILED : report.state,
           exitCode: report.exitCode,
-          error: report.error.slice(0, MAX_REPORT_TEXT),
+          error: error.slice(0, MAX_REPORT_TEXT),
           outputTail: report.outputTail.slice(-MAX_REPORT_TEXT),
-          retryable: report.state !== TaskState.TASK_STATE_COMPLETED,
+          retryable: contradicts || report.state !== TaskState.TASK_STATE_COMPLETED,
         });
         return true;
+      }
       default:
         this.staleWarnings.warn(`state:${machineId}`, { taskId: task.id, state: report.state, machineId }, 'ignored report with an unexpected state');
         return false;

@@ -208,3 +208,19 @@ describe('large responses', () => {
     expect(second.nextPageToken).toBe('');
   });
 });
+
+describe('contradicting reports', () => {
+  it('completed with nonzero exit fails', async () => {
+    const { server, client } = await startTestServer({ heartbeatIntervalMs: 5_000, leaseTimeoutMs: 120_000 });
+    const agent = rawAgent(server.address, 'odd', 'odd');
+    await waitForMachine(client, 'odd');
+    await client.tasks.submitTasks({ tasks: [taskSpec({ id: 'odd-task', retry: { maxAttempts: 1, initialBackoff: undefined, maxBackoff: undefined } })] });
+    await waitForTask(client, 'odd-task', inState(TaskState.TASK_STATE_RUNNING), 'running');
+    agent.requests.push({
+      kind: { $case: 'taskStatus', taskStatus: { taskId: 'odd-task', attempt: 1, state: TaskState.TASK_STATE_COMPLETED, exitCode: 137, error: '', outputTail: '' } },
+    });
+    const task = await waitForTask(client, 'odd-task', inState(TaskState.TASK_STATE_FAILED), 'failed');
+    expect(task.exitCode).toBe(137);
+    expect(task.error).toBe('reported completed with exit code 137');
+  });
+});
