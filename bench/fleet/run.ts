@@ -4,9 +4,8 @@
  *
  *   npm run bench:fleet -- [--agents 10000]
  *
- * Reports the time to register every agent, the heartbeat interval the
- * server hands out at that size, the server's resident memory, and the
- * dispatch rate of the burst. Prints a Markdown table to paste into
+ * Reports the time to register every agent, the server's resident memory
+ * and the dispatch rate of the burst, as a Markdown table to paste into
  * docs/benchmarks.md.
  */
 import { spawn } from 'node:child_process';
