@@ -13,7 +13,6 @@ import { startServer } from '../../server/index.js';
 import { waitFor } from './waitFor.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/runAgentMain.ts', import.meta.url));
-const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
 
 const cleanups: Array<() => Promise<void> | void> = [];
 
@@ -33,7 +32,8 @@ async function startFleet(agentId: string) {
   const agents = createClient(AgentServiceDefinition, channel);
 
   const options = { server: server.address, agentId, cpuMilli: 2000, memoryMib: 2048, logLevel: 'info', drainDeadlineMs: 20_000, killGraceMs: 300 };
-  const agent: ChildProcess = spawn(tsx, [fixture, JSON.stringify(options)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Node itself, not the tsx wrapper: a signal then reaches the agent, and SIGKILL leaves no orphan behind.
+  const agent: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fixture, JSON.stringify(options)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let logs = '';
   agent.stderr?.on('data', (chunk: Buffer) => {
     logs += chunk.toString('utf8');

@@ -5,13 +5,13 @@ import { MachineStatus } from '../../gen/machinehub/machine/v1/machine.js';
 import { MAX_QUEUED_MESSAGES } from '../../server/grpc/AgentSession.js';
 import { onCleanup, spawnAgent, startTestServer, waitForMachine } from '../support/cluster.js';
 
-const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const MESSAGES = 100_000;
 
 /** Starts a fixture process; resolves its stdout lines as they come. */
 function runFixture(name: string, args: string[]) {
-  const child = spawn(TSX, [fixture(name), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Node itself, not the tsx wrapper, so that SIGKILL at cleanup leaves no orphan process.
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture(name), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
   const lines: string[] = [];
   const waiters: (() => void)[] = [];
