@@ -7,7 +7,7 @@ import { durationToMs } from './durations.js';
 import { startHandlerAttempt } from './startHandlerAttempt.js';
 import { startProcessAttempt } from './startProcessAttempt.js';
 
-/** Longest delay setTimeout honours, ms. */
+/** Maximum delay setTimeout honours, ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Default time between SIGTERM and SIGKILL when the agent itself stops an attempt, ms. */

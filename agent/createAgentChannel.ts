@@ -14,8 +14,8 @@ export function createAgentChannel(server: string): Channel {
     'grpc.keepalive_timeout_ms': 5_000,
     'grpc.keepalive_permit_without_calls': 1,
     // The agent paces reconnects itself (jittered backoff, 30 s cap). grpc-js
-    // adds its own connection backoff of up to 120 s by default, which after a
-    // long outage kept agents away for minutes; cap it low so ours decides.
+    // adds its own connection backoff of up to 120 s by default, which kept
+    // agents away for minutes after a long outage. A low cap lets ours decide.
     'grpc.initial_reconnect_backoff_ms': 250,
     'grpc.max_reconnect_backoff_ms': 2_000,
     'grpc.max_send_message_length': DEFAULT_MAX_MESSAGE_BYTES,

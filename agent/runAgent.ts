@@ -21,9 +21,9 @@ const activeSessions = new Set<AgentSession>();
  *   the agent, as does calling drain(). To exit at once (a second SIGINT),
  *   call stopNow(), which kills the tasks' process groups, and then exit.
  * - Without `signal`, runAgent installs handlers itself while it runs:
- *   SIGTERM drains; SIGINT kills the tasks' process groups and exits with
- *   status 130 at once, without a drain, so the server treats the machine as
- *   lost and places its tasks again. This follows Nomad, whose agents leave
+ *   SIGTERM drains. SIGINT kills the tasks' process groups and exits at
+ *   once with status 130, without a drain. The server then treats the
+ *   machine as lost and places its tasks again. This follows Nomad, whose agents leave
  *   gracefully on an interrupt only when asked to.
  */
 export async function runAgent(options: AgentOptions, signal?: AbortSignal): Promise<void> {

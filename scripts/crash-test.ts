@@ -1,9 +1,9 @@
 /**
- * Crash test of the SQLite store: runs a real server process on a data
- * directory, submits tasks under load with client-chosen ids, SIGKILLs the
- * server at random moments and restarts it, then checks that every
- * acknowledged task is present once, with consistent states and
- * allocations. Exits 1 on any violation.
+ * Crash test of the SQLite store. It runs a real server process on a data
+ * directory and submits tasks under load with client-chosen ids. It kills the
+ * server with SIGKILL at random moments and restarts it. Then it checks that
+ * every acknowledged task is present once, with consistent states and
+ * allocations, and exits 1 on any violation.
  *
  *   npm run crash-test -- --kills 3 --tasks 300 [--agents 3] [--seed N]
  */

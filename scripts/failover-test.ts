@@ -1,10 +1,10 @@
 /**
- * Failover test of the PostgreSQL store: runs two replicas on a fresh
- * database, submits tasks under load with client-chosen ids, SIGKILLs the
- * leader at random moments so the follower takes over (the killed replica
- * restarts as a follower), then checks that every acknowledged task is
- * present once, with consistent states and allocations. Exits 1 on any
- * violation.
+ * Failover test of the PostgreSQL store. It runs two replicas on a fresh
+ * database and submits tasks under load with client-chosen ids. It kills the
+ * leader with SIGKILL at random moments, so the follower takes over, and the
+ * killed replica restarts as a follower. Then it checks that every
+ * acknowledged task is present once, with consistent states and allocations,
+ * and exits 1 on any violation.
  *
  *   export MACHINEHUB_TEST_PG_URL="$(scripts/start-postgres.sh)"
  *   npm run failover-test -- --kills 3 --tasks 300 [--replicas 2] [--agents 3] [--seed N]

@@ -17,8 +17,8 @@ import { MachineTable, type AgentLink } from './MachineTable.js';
 import { WarnLimiter } from './WarnLimiter.js';
 
 /**
- * Maximum placements per scheduling pass. A pass runs on the event loop, so a
- * bound keeps heartbeats and RPCs flowing while a large queue drains; the
+ * Maximum placements per scheduling pass. A pass runs on the event loop, so
+ * the bound keeps heartbeats and RPCs flowing while a large queue drains. The
  * next pass starts on the following turn.
  */
 const MAX_PLACEMENTS_PER_PASS = 2_000;
@@ -317,7 +317,7 @@ export class ControlPlane extends EventEmitter {
       case TaskState.TASK_STATE_COMPLETED:
       case TaskState.TASK_STATE_FAILED:
       case TaskState.TASK_STATE_CANCELLED: {
-        // COMPLETED means exit status 0; a report that says otherwise is a failure.
+        // COMPLETED means exit status 0, so a COMPLETED report with another status is a failure.
         const contradicts = report.state === TaskState.TASK_STATE_COMPLETED && report.exitCode !== 0;
         const error = contradicts ? `reported completed with exit code ${report.exitCode}` : report.error;
         this.endAttempt(task, {

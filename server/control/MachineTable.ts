@@ -14,7 +14,7 @@ import type { MachineRecord } from './records.js';
 export interface AgentLink {
   /** Queues a control message (assignment, cancel, drain). Never dropped. */
   sendControl(message: ConnectResponse): void;
-  /** Ends the stream with an error status (UNAVAILABLE unless `code` says otherwise). */
+  /** Ends the stream with the status `code`, UNAVAILABLE by default. */
   close(reason: string, code?: Status): void;
 }
 

@@ -11,7 +11,7 @@ import { validateTaskSpec } from './validateTaskSpec.js';
  */
 const TASK_ENVELOPE_BYTES = 256;
 
-/** Most tasks in one SubmitTasks call. */
+/** Maximum tasks in one SubmitTasks call. */
 export const MAX_BATCH = 10_000;
 
 /**

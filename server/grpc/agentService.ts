@@ -4,7 +4,6 @@ import type { AgentServiceDefinition, ConnectRequest, ConnectResponse } from '..
 import type { AgentHub } from '../control/AgentHub.js';
 import type { ControlPlane } from '../control/ControlPlane.js';
 import { ApiError, invalidArgument, unavailable } from '../errors.js';
-import { Status } from 'nice-grpc';
 import { AgentSession } from './AgentSession.js';
 import { decodeError, isDecodeFailure } from './decodeFailures.js';
 

@@ -10,8 +10,8 @@ export const MAX_WATCH_BACKLOG = 100_000;
 
 /**
  * Turns emitter events into an async stream for a server-streaming RPC.
- * `select` maps an event to the message to send, or undefined to skip it;
- * it runs when the event fires, so each message is a snapshot of that moment.
+ * `select` maps an event to the message to send, or to undefined to skip it.
+ * It runs when the event fires, so each message is a snapshot of that moment.
  * The listener is removed when the client cancels or the stream fails.
  */
 export async function* eventStream<T>(

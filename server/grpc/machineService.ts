@@ -44,7 +44,7 @@ export function machineService(plane: ControlPlane): ServiceImplementation<typeo
       const limit = pageSize(request.pageSize);
       const sorted = [...plane.fleet.machines.values()]
         .filter((machine) => statuses.size === 0 || statuses.has(machine.status))
-        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        .sort(compareIds);
       const start = request.pageToken === '' ? 0 : sorted.findIndex((machine) => machine.id > request.pageToken);
       const page = start < 0 ? [] : sorted.slice(start, start + limit);
       const more = start >= 0 && start + limit < sorted.length;
@@ -75,4 +75,11 @@ export function machineService(plane: ControlPlane): ServiceImplementation<typeo
       return { machine: toWireMachine(plane, await plane.drainMachine(request.id, deadline)) };
     },
   };
+}
+
+/** Orders machines by id, by UTF-16 code units, which page tokens rely on. */
+function compareIds(a: MachineRecord, b: MachineRecord): number {
+  if (a.id < b.id) return -1;
+  if (a.id > b.id) return 1;
+  return 0;
 }

@@ -1,6 +1,6 @@
 /**
- * Which replica may schedule and write. A single server is always leader; on
- * PostgreSQL the replicas elect one through the database.
+ * Leadership: the right of one replica to schedule and write. A single server
+ * is always leader. On PostgreSQL the replicas elect one through the database.
  */
 export interface Leadership {
   /** True while this replica is leader and may write. */

@@ -10,7 +10,7 @@ export interface StoredState {
  * Durable state behind the control plane. Saves are cheap and synchronous:
  * they mark a record dirty in the current batch. `flush` commits the batch,
  * so all saves of one event-loop turn land in one transaction, and an RPC
- * that accepts work awaits `flush` before it answers.
+ * that accepts work awaits `flush` before it responds.
  */
 export interface Store {
   /** Reads the state left by the last run (empty on a new store). */

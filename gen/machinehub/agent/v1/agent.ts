@@ -155,9 +155,9 @@ export interface RegisterAgent {
   /**
    * Attempts from before a reconnect that are still running, or whose final
    * TaskStatus the agent has not delivered yet. The server adopts those it
-   * still assigns to this machine and sends CancelTask for the rest; an
-   * attempt it assigned here that is missing from this list is ended as lost
-   * and placed again.
+   * still assigns to this machine and sends CancelTask for the rest. An
+   * attempt it assigned here that is missing from this list ends as lost and
+   * is placed again.
    */
   running: RunningAttempt[];
   /** Protocol version the agent speaks. This file describes version 1. */

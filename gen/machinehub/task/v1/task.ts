@@ -273,10 +273,10 @@ export interface RetryPolicy {
 /** Specification of a task: the command to run and the resources it needs. */
 export interface TaskSpec {
   /**
-   * Optional client-chosen id, 1 to 128 characters of [A-Za-z0-9._:-]. A
-   * submission whose id exists with the same spec returns the existing task,
-   * so a client can retry a submission safely; a different spec under the
-   * same id fails with ALREADY_EXISTS. Empty means the server picks an id.
+   * Optional client-chosen id, 1 to 128 characters of [A-Za-z0-9._:-].
+   * Resubmitting an id with the same spec returns the existing task, so a
+   * client can retry a submission safely. A different spec under the same id
+   * fails with ALREADY_EXISTS. Empty means the server picks an id.
    */
   id: string;
   /** Human-readable name, at most 256 characters. Need not be unique. */
@@ -286,9 +286,10 @@ export interface TaskSpec {
     | ResourceRequest
     | undefined;
   /**
-   * Higher runs first; FIFO among tasks of equal priority. Any int32; 0 is
-   * the default. A queued task that does not fit never blocks smaller tasks
-   * behind it, and one that has waited long gets a reservation.
+   * Higher runs first, and tasks of equal priority run in submission order.
+   * Any int32; 0 is the default. A queued task that does not fit never blocks
+   * smaller tasks behind it. After 30 s in the queue it reserves a machine,
+   * which later tasks may use only where they cannot delay it.
    */
   priority: number;
   /**
